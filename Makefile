@@ -1,0 +1,52 @@
+# Every target here is what CI runs too. See README.md.
+SAM      := .venv/bin/sam
+SAMCFG   := --config-file infra/samconfig.toml
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
+
+.PHONY: help venv dev test lint fmt clippy template-check checkov build deploy invoke bench clean
+
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ":.*## " "{printf \"%-16s %s\\n\", $$1, $$2}"
+
+venv: ## install the Python tools (cargo-lambda, zig, SAM CLI, cfn-lint, moto) into .venv
+	bash infra/venv.sh
+
+dev: venv ## run both endpoints locally on the Zoom simulator and moto (no accounts needed)
+	.venv/bin/python infra/devstack.py up
+
+test: venv ## unit, integration (moto, Zoom simulator) and end-to-end tests
+	bash infra/test.sh
+
+lint: fmt clippy template-check checkov ## everything CI checks besides tests
+
+fmt:
+	cargo fmt --all -- --check
+
+clippy:
+	cargo clippy --workspace --all-targets -- -D warnings
+
+template-check: venv
+	.venv/bin/cfn-lint template.yaml
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(SAM) validate --lint --template template.yaml
+
+checkov:
+	bash infra/checkov.sh
+
+build: venv ## build every function for arm64 as Lambda runs it (sam build → cargo lambda build)
+	$(SAM) build $(SAMCFG)
+
+deploy: build ## deploy the stack (guided the first time; answers are saved in infra/samconfig.toml)
+	@if grep -q '^region' infra/samconfig.toml; then \
+	  $(SAM) deploy $(SAMCFG); \
+	else \
+	  $(SAM) deploy --guided $(SAMCFG); \
+	fi
+
+FN    ?= invite
+EVENT ?= infra/events/join-meeting-form.json
+invoke: ## send a sample event to a function served by `make dev`: make invoke FN=count EVENT=infra/events/participant-count.json
+	cargo lambda invoke $(FN) -A 127.0.0.1 -P 9000 --data-file $(EVENT)
+
+clean:
+	cargo clean
+	rm -rf .aws-sam .dev

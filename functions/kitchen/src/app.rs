@@ -1,0 +1,69 @@
+//! State every function builds once per container and borrows into each call.
+
+use std::future::Future;
+use std::time::Duration;
+
+use lambda_http::http::{HeaderMap, header};
+
+use crate::config::CommonConfig;
+use crate::credentials::{CredentialStore, Credentials};
+use crate::device_auth::authenticate;
+use crate::http::ApiError;
+use crate::zoom::{Timeouts, ZoomClient, ZoomError};
+
+/// Everything Zoom-related a call may need: ends well inside the 10 s Lambda timeout.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(8);
+
+pub struct Kitchen {
+    pub config: CommonConfig,
+    pub credentials: CredentialStore,
+    pub zoom: ZoomClient,
+    /// Upper bound for all Zoom work of one request (token, retries, pages).
+    pub deadline: Duration,
+}
+
+impl Kitchen {
+    pub fn new(config: CommonConfig, sdk: Option<&aws_config::SdkConfig>, timeouts: Timeouts, deadline: Duration) -> Result<Self, String> {
+        let credentials = CredentialStore::new(config.credentials.clone(), sdk);
+        let zoom = ZoomClient::new(&config.zoom, timeouts)?;
+        if !config.device_auth {
+            tracing::warn!("device authentication is OFF (KITCHEN_DEVICE_AUTH=off): anyone who knows the URL can call this function");
+        }
+        Ok(Self { config, credentials, zoom, deadline })
+    }
+
+    /// Production wiring: SDK config only when the secret lives in Secrets Manager.
+    pub async fn from_config(config: CommonConfig) -> Result<Self, String> {
+        let sdk = match config.credentials {
+            crate::credentials::CredentialSource::SecretsManager { .. } => Some(crate::aws_config().await),
+            crate::credentials::CredentialSource::Inline(_) => None,
+        };
+        Self::new(config, sdk.as_ref(), Timeouts::default(), DEFAULT_DEADLINE)
+    }
+
+    pub async fn credentials(&self) -> Result<std::sync::Arc<Credentials>, ApiError> {
+        self.credentials.get().await.map_err(|e| ApiError::from(&e))
+    }
+
+    /// The calling device's name, or `None` when device auth is switched off.
+    /// Logs name the device, never the key.
+    pub async fn authorize(&self, headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+        if !self.config.device_auth {
+            return Ok(None);
+        }
+        let creds = self.credentials().await?;
+        let values = headers.get_all(header::AUTHORIZATION).iter().map(|v| v.as_bytes());
+        match authenticate(&creds.device_keys, values) {
+            Ok(device) => Ok(Some(device.to_owned())),
+            Err(failure) => {
+                tracing::warn!(reason = ?failure, "device authentication failed");
+                Err(ApiError::unauthorized(&failure))
+            }
+        }
+    }
+
+    /// Runs Zoom work under the request deadline.
+    pub async fn within_deadline<T>(&self, work: impl Future<Output = Result<T, ZoomError>>) -> Result<T, ZoomError> {
+        tokio::time::timeout(self.deadline, work).await.unwrap_or(Err(ZoomError::Timeout))
+    }
+}

@@ -1,0 +1,220 @@
+//! Typed configuration read once at cold start. Every failure names the variable.
+
+use std::time::Duration;
+
+use crate::credentials::{CredentialSource, Credentials};
+
+pub const DEFAULT_API_URL: &str = "https://api.zoom.us/v2";
+pub const DEFAULT_OAUTH_URL: &str = "https://zoom.us/oauth/token";
+pub const DEFAULT_MESSAGE_TEMPLATE: &str = "This is your coffee kitchen join URL: {join_url}";
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("configuration error: {var} {problem}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub problem: String,
+}
+
+impl ConfigError {
+    pub fn new(var: &'static str, problem: impl Into<String>) -> Self {
+        Self { var, problem: problem.into() }
+    }
+}
+
+/// Where configuration values come from: the process environment in production,
+/// a closure over a map in tests (so tests never mutate the shared environment).
+pub struct Env<'a>(Box<dyn Fn(&str) -> Option<String> + 'a>);
+
+impl<'a> Env<'a> {
+    pub fn process() -> Env<'static> {
+        Env(Box::new(|k| std::env::var(k).ok()))
+    }
+
+    pub fn from_fn(f: impl Fn(&str) -> Option<String> + 'a) -> Self {
+        Env(Box::new(f))
+    }
+
+    /// The value, with surrounding whitespace trimmed; empty counts as unset
+    /// (SAM passes empty strings for unset optional parameters).
+    pub fn get(&self, var: &str) -> Option<String> {
+        (self.0)(var)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    pub fn required(&self, var: &'static str) -> Result<String, ConfigError> {
+        self.get(var).ok_or_else(|| ConfigError::new(var, "is required but not set"))
+    }
+
+    pub fn seconds(&self, var: &'static str, default: u64) -> Result<Duration, ConfigError> {
+        match self.get(var) {
+            None => Ok(Duration::from_secs(default)),
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|s| *s <= 86_400)
+                .map(Duration::from_secs)
+                .ok_or_else(|| {
+                    ConfigError::new(var, format!("must be a whole number of seconds between 0 and 86400, got {v:?}"))
+                }),
+        }
+    }
+
+    pub fn flag(&self, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(var).map(|v| v.to_ascii_lowercase()) {
+            None => Ok(default),
+            Some(v) => match v.as_str() {
+                "true" | "on" | "1" | "yes" => Ok(true),
+                "false" | "off" | "0" | "no" => Ok(false),
+                _ => Err(ConfigError::new(var, format!("must be on/off (or true/false), got {v:?}"))),
+            },
+        }
+    }
+}
+
+/// Where Zoom lives; overridable so the stack can talk to the local simulator.
+#[derive(Debug, Clone)]
+pub struct ZoomEndpoints {
+    pub api_url: String,
+    pub oauth_url: String,
+}
+
+/// Settings every function shares.
+#[derive(Debug)]
+pub struct CommonConfig {
+    pub meeting_id: String,
+    pub zoom: ZoomEndpoints,
+    pub credentials: CredentialSource,
+    pub device_auth: bool,
+}
+
+impl CommonConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            meeting_id: meeting_id(env)?,
+            zoom: ZoomEndpoints {
+                api_url: url(env, "ZOOM_API_URL", DEFAULT_API_URL)?,
+                oauth_url: url(env, "ZOOM_OAUTH_URL", DEFAULT_OAUTH_URL)?,
+            },
+            credentials: credential_source(env)?,
+            device_auth: env.flag("KITCHEN_DEVICE_AUTH", true)?,
+        })
+    }
+}
+
+fn meeting_id(env: &Env) -> Result<String, ConfigError> {
+    let raw = env.required("ZOOM_MEETING_ID")?;
+    // Zoom shows meeting ids grouped ("857 4606 5432"); accept that form.
+    let id: String = raw.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+    if (9..=12).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(id)
+    } else {
+        Err(ConfigError::new("ZOOM_MEETING_ID", format!("must be a 9 to 12 digit Zoom meeting id, got {raw:?}")))
+    }
+}
+
+fn url(env: &Env, var: &'static str, default: &str) -> Result<String, ConfigError> {
+    let v = env.get(var).unwrap_or_else(|| default.to_owned());
+    match reqwest::Url::parse(&v) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(v.trim_end_matches('/').to_owned()),
+        _ => Err(ConfigError::new(var, format!("must be an http(s) URL, got {v:?}"))),
+    }
+}
+
+fn credential_source(env: &Env) -> Result<CredentialSource, ConfigError> {
+    if let Some(secret_id) = env.get("ZOOM_SECRET_ID") {
+        return Ok(CredentialSource::SecretsManager { secret_id });
+    }
+    let any_env = ["ZOOM_ACCOUNT_ID", "ZOOM_CLIENT_ID", "ZOOM_CLIENT_SECRET"]
+        .iter()
+        .any(|v| env.get(v).is_some());
+    if !any_env {
+        return Err(ConfigError::new(
+            "ZOOM_SECRET_ID",
+            "is required but not set (or set ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET for a local run)",
+        ));
+    }
+    let creds = Credentials::from_env(env)?;
+    Ok(CredentialSource::Inline(std::sync::Arc::new(creds)))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    pub(crate) fn env_of(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn load(pairs: &[(&str, &str)]) -> Result<CommonConfig, ConfigError> {
+        let map = env_of(pairs);
+        CommonConfig::from_env(&Env::from_fn(|k| map.get(k).cloned()))
+    }
+
+    #[test]
+    fn minimal_secret_config() {
+        let c = load(&[("ZOOM_MEETING_ID", "857 4606 5432"), ("ZOOM_SECRET_ID", "kitchen")]).unwrap();
+        assert_eq!(c.meeting_id, "85746065432");
+        assert_eq!(c.zoom.api_url, DEFAULT_API_URL);
+        assert_eq!(c.zoom.oauth_url, DEFAULT_OAUTH_URL);
+        assert!(c.device_auth);
+        assert!(matches!(c.credentials, CredentialSource::SecretsManager { ref secret_id } if secret_id == "kitchen"));
+    }
+
+    #[test]
+    fn each_error_names_its_variable() {
+        assert_eq!(load(&[("ZOOM_SECRET_ID", "x")]).unwrap_err().var, "ZOOM_MEETING_ID");
+        assert_eq!(load(&[("ZOOM_MEETING_ID", "12ab"), ("ZOOM_SECRET_ID", "x")]).unwrap_err().var, "ZOOM_MEETING_ID");
+        assert_eq!(load(&[("ZOOM_MEETING_ID", "123456789")]).unwrap_err().var, "ZOOM_SECRET_ID");
+        let e = load(&[("ZOOM_MEETING_ID", "123456789"), ("ZOOM_SECRET_ID", "x"), ("ZOOM_API_URL", "ftp://x")]).unwrap_err();
+        assert_eq!(e.var, "ZOOM_API_URL");
+        let e = load(&[("ZOOM_MEETING_ID", "123456789"), ("ZOOM_SECRET_ID", "x"), ("KITCHEN_DEVICE_AUTH", "maybe")]).unwrap_err();
+        assert_eq!(e.var, "KITCHEN_DEVICE_AUTH");
+        let e = load(&[("ZOOM_MEETING_ID", "123456789"), ("ZOOM_ACCOUNT_ID", "a")]).unwrap_err();
+        assert_eq!(e.var, "ZOOM_CLIENT_ID");
+        assert!(e.to_string().contains("ZOOM_CLIENT_ID"));
+    }
+
+    #[test]
+    fn env_credentials_and_device_keys() {
+        let c = load(&[
+            ("ZOOM_MEETING_ID", "123456789"),
+            ("ZOOM_ACCOUNT_ID", "acc"),
+            ("ZOOM_CLIENT_ID", "cid"),
+            ("ZOOM_CLIENT_SECRET", "csecret"),
+            ("KITCHEN_DEVICE_KEYS", r#"{"desk-1":"k1"}"#),
+            ("KITCHEN_DEVICE_AUTH", "off"),
+        ])
+        .unwrap();
+        assert!(!c.device_auth);
+        let CredentialSource::Inline(creds) = c.credentials else { panic!("expected inline credentials") };
+        assert_eq!(creds.account_id, "acc");
+        assert_eq!(creds.device_keys.len(), 1);
+    }
+
+    #[test]
+    fn bad_device_keys_name_the_variable_not_the_value() {
+        let e = load(&[
+            ("ZOOM_MEETING_ID", "123456789"),
+            ("ZOOM_ACCOUNT_ID", "acc"),
+            ("ZOOM_CLIENT_ID", "cid"),
+            ("ZOOM_CLIENT_SECRET", "csecret"),
+            ("KITCHEN_DEVICE_KEYS", r#"{"desk-1": 42, "x": "supersecretkey"}"#),
+        ])
+        .unwrap_err();
+        assert_eq!(e.var, "KITCHEN_DEVICE_KEYS");
+        assert!(!e.to_string().contains("supersecretkey"));
+    }
+
+    #[test]
+    fn seconds_and_flags() {
+        let map = env_of(&[("A", "15"), ("B", "-1"), ("C", "true"), ("D", "")]);
+        let env = Env::from_fn(|k| map.get(k).cloned());
+        assert_eq!(env.seconds("A", 10).unwrap(), Duration::from_secs(15));
+        assert_eq!(env.seconds("B", 10).unwrap_err().var, "B");
+        assert_eq!(env.seconds("D", 10).unwrap(), Duration::from_secs(10));
+        assert!(env.flag("C", false).unwrap());
+    }
+}

@@ -1,0 +1,198 @@
+//! Zoom credentials, device keys and the webhook secret token: read from Secrets
+//! Manager on first use and kept for the container's life. A failed read is not
+//! cached, so the next invocation tries again.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use tokio::sync::OnceCell;
+
+use crate::config::{ConfigError, Env};
+use crate::device_auth::DeviceKeys;
+use crate::secret::Secret;
+
+/// What the secret holds. Field values never appear in `Debug` or in errors.
+#[derive(Debug)]
+pub struct Credentials {
+    pub account_id: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub device_keys: DeviceKeys,
+    pub webhook_secret_token: Option<Secret>,
+}
+
+#[derive(Debug, Clone)]
+pub enum CredentialSource {
+    /// Secrets Manager secret name or ARN (production and the local run).
+    SecretsManager { secret_id: String },
+    /// Read from environment variables at start (local run against real Zoom).
+    Inline(Arc<Credentials>),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialError {
+    #[error("the credentials secret could not be read ({0})")]
+    Unavailable(String),
+    #[error("the credentials secret is malformed: {0}")]
+    Malformed(String),
+}
+
+const PLACEHOLDER: &str = "REPLACE_ME";
+
+impl Credentials {
+    /// Parses the secret's JSON. Errors name the field, never a value: serde's own
+    /// messages quote the offending input, so they are not used here.
+    pub fn from_secret_json(text: &str) -> Result<Self, CredentialError> {
+        let malformed = |what: &str| CredentialError::Malformed(what.to_owned());
+        let value: Value = serde_json::from_str(text).map_err(|_| malformed("it is not valid JSON"))?;
+        let obj = value.as_object().ok_or_else(|| malformed("it is not a JSON object"))?;
+        let text_field = |name: &str| -> Result<String, CredentialError> {
+            match obj.get(name) {
+                Some(Value::String(s)) if !s.trim().is_empty() && s != PLACEHOLDER => Ok(s.trim().to_owned()),
+                Some(Value::String(_)) => Err(malformed(&format!("field \"{name}\" is empty or still a placeholder"))),
+                Some(_) => Err(malformed(&format!("field \"{name}\" must be a string"))),
+                None => Err(malformed(&format!("field \"{name}\" is missing"))),
+            }
+        };
+        let device_keys = match obj.get("device_keys") {
+            None | Some(Value::Null) => DeviceKeys::default(),
+            Some(v) => DeviceKeys::from_json(v).map_err(|why| malformed(&format!("field \"device_keys\" {why}")))?,
+        };
+        let webhook_secret_token = match obj.get("webhook_secret_token") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.is_empty() || s == PLACEHOLDER => None,
+            Some(Value::String(s)) => Some(Secret::new(s.clone())),
+            Some(_) => return Err(malformed("field \"webhook_secret_token\" must be a string")),
+        };
+        Ok(Self {
+            account_id: text_field("account_id")?,
+            client_id: text_field("client_id")?,
+            client_secret: Secret::new(text_field("client_secret")?),
+            device_keys,
+            webhook_secret_token,
+        })
+    }
+
+    /// The same values from `ZOOM_ACCOUNT_ID`, `ZOOM_CLIENT_ID`, `ZOOM_CLIENT_SECRET`,
+    /// `KITCHEN_DEVICE_KEYS` (JSON object) and `ZOOM_WEBHOOK_SECRET_TOKEN`.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let device_keys = match env.get("KITCHEN_DEVICE_KEYS") {
+            None => DeviceKeys::default(),
+            Some(raw) => {
+                let v: Value = serde_json::from_str(&raw)
+                    .map_err(|_| ConfigError::new("KITCHEN_DEVICE_KEYS", "must be a JSON object of device name to key"))?;
+                DeviceKeys::from_json(&v).map_err(|why| ConfigError::new("KITCHEN_DEVICE_KEYS", why))?
+            }
+        };
+        Ok(Self {
+            account_id: env.required("ZOOM_ACCOUNT_ID")?,
+            client_id: env.required("ZOOM_CLIENT_ID")?,
+            client_secret: Secret::new(env.required("ZOOM_CLIENT_SECRET")?),
+            device_keys,
+            webhook_secret_token: env.get("ZOOM_WEBHOOK_SECRET_TOKEN").map(Secret::new),
+        })
+    }
+}
+
+/// Fetch-once holder for the credentials. Concurrent first calls share one read.
+pub struct CredentialStore {
+    source: CredentialSource,
+    client: Option<aws_sdk_secretsmanager::Client>,
+    cell: OnceCell<Arc<Credentials>>,
+}
+
+impl CredentialStore {
+    /// `sdk` is required for [`CredentialSource::SecretsManager`]; pass the shared
+    /// SDK config built once in `main`.
+    pub fn new(source: CredentialSource, sdk: Option<&aws_config::SdkConfig>) -> Self {
+        let client = match &source {
+            CredentialSource::SecretsManager { .. } => sdk.map(aws_sdk_secretsmanager::Client::new),
+            CredentialSource::Inline(_) => None,
+        };
+        Self { source, client, cell: OnceCell::new() }
+    }
+
+    pub fn needs_aws(&self) -> bool {
+        matches!(self.source, CredentialSource::SecretsManager { .. })
+    }
+
+    pub async fn get(&self) -> Result<Arc<Credentials>, CredentialError> {
+        self.cell.get_or_try_init(|| self.load()).await.cloned()
+    }
+
+    async fn load(&self) -> Result<Arc<Credentials>, CredentialError> {
+        match &self.source {
+            CredentialSource::Inline(c) => Ok(c.clone()),
+            CredentialSource::SecretsManager { secret_id } => {
+                let client = self
+                    .client
+                    .as_ref()
+                    .ok_or_else(|| CredentialError::Unavailable("no AWS configuration".into()))?;
+                let out = client.get_secret_value().secret_id(secret_id).send().await.map_err(|e| {
+                    let reason = describe_sdk_error(&e);
+                    tracing::warn!(secret_id = %secret_id, error = %reason, "reading the credentials secret failed");
+                    CredentialError::Unavailable(reason)
+                })?;
+                let text = out
+                    .secret_string()
+                    .ok_or_else(|| CredentialError::Malformed("it has no SecretString".into()))?;
+                let creds = Credentials::from_secret_json(text).inspect_err(|e| {
+                    tracing::error!(secret_id = %secret_id, error = %e, "the credentials secret is malformed");
+                })?;
+                tracing::info!(secret_id = %secret_id, devices = creds.device_keys.len(), "credentials loaded");
+                Ok(Arc::new(creds))
+            }
+        }
+    }
+}
+
+/// A short description of an SDK failure: the service's error code, or the kind
+/// of transport failure. AWS error messages carry no secret values.
+fn describe_sdk_error<E, R>(err: &aws_sdk_secretsmanager::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_secretsmanager::error::ProvideErrorMetadata,
+{
+    use aws_sdk_secretsmanager::error::SdkError;
+    match err {
+        SdkError::ServiceError(s) => s.err().code().unwrap_or("service error").to_owned(),
+        SdkError::TimeoutError(_) => "timed out".into(),
+        SdkError::DispatchFailure(_) => "Secrets Manager unreachable".into(),
+        SdkError::ResponseError(_) => "unreadable response".into(),
+        _ => "request could not be built".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_complete_secret() {
+        let c = Credentials::from_secret_json(
+            r#"{"account_id":"a","client_id":"c","client_secret":"s","device_keys":{"desk":"k"},"webhook_secret_token":"w"}"#,
+        )
+        .unwrap();
+        assert_eq!(c.account_id, "a");
+        assert_eq!(c.client_secret.expose(), "s");
+        assert_eq!(c.device_keys.len(), 1);
+        assert_eq!(c.webhook_secret_token.unwrap().expose(), "w");
+    }
+
+    #[test]
+    fn malformed_secrets_name_fields_not_values() {
+        let cases = [
+            ("not json at all topsecretvalue", "not valid JSON"),
+            (r#"["topsecretvalue"]"#, "not a JSON object"),
+            (r#"{"account_id":"a","client_id":"c"}"#, "client_secret"),
+            (r#"{"account_id":"a","client_id":"c","client_secret":42}"#, "client_secret"),
+            (r#"{"account_id":"a","client_id":"c","client_secret":"REPLACE_ME"}"#, "placeholder"),
+            (r#"{"account_id":"a","client_id":"c","client_secret":"s","device_keys":["topsecretvalue"]}"#, "device_keys"),
+            (r#"{"account_id":"a","client_id":"c","client_secret":"s","device_keys":{"d":7,"e":"topsecretvalue"}}"#, "device_keys"),
+        ];
+        for (text, expected) in cases {
+            let msg = Credentials::from_secret_json(text).unwrap_err().to_string();
+            assert!(msg.contains(expected), "{msg:?} should mention {expected:?}");
+            assert!(!msg.contains("topsecretvalue"), "{msg:?} leaks a value");
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! What the Coffee Kitchen functions share: configuration, credentials, device
+//! authentication, the Zoom client and its token cache, and HTTP error mapping.
+
+pub mod app;
+pub mod config;
+pub mod credentials;
+pub mod device_auth;
+pub mod http;
+pub mod participants;
+pub mod request;
+pub mod secret;
+pub mod time;
+pub mod token;
+pub mod zoom;
+
+pub use lambda_http;
+
+/// The AWS SDK configuration, built once per container. Honours the standard
+/// variables, `AWS_ENDPOINT_URL` included (moto in tests and the local run).
+/// Timeouts stay well inside the Lambda timeout; one retry at most.
+pub async fn aws_config() -> aws_config::SdkConfig {
+    use std::time::Duration;
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .operation_attempt_timeout(Duration::from_secs(2))
+        .operation_timeout(Duration::from_secs(4))
+        .build();
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
+        .load()
+        .await
+}
+
+#[cfg(feature = "testing")]
+pub mod testing;

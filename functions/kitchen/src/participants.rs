@@ -1,0 +1,132 @@
+//! Who is in the kitchen, from Zoom's live dashboard entries.
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Deserializer};
+
+/// One entry of `GET /metrics/meetings/{id}/participants` (accounts.json,
+/// `dashboardMeetingParticipants`). A person who rejoins appears once per join.
+/// Only the fields used here are read; all are optional and tolerate numbers.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Participant {
+    #[serde(default, deserialize_with = "lenient")]
+    pub id: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub participant_user_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub participant_uuid: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub user_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub email: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub user_name: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub status: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub leave_time: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub join_time: Option<String>,
+}
+
+fn lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => Some(s).filter(|s| !s.trim().is_empty()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
+impl Participant {
+    /// In the room now: `in_meeting` (not the waiting room) and not left.
+    pub fn is_present(&self) -> bool {
+        self.status.as_deref() == Some("in_meeting") && self.leave_time.is_none()
+    }
+
+    /// Who this entry is, across rejoins and devices: the Zoom account id when
+    /// the person is signed in, else their email, else the per-join ids.
+    pub fn person_key(&self) -> Option<String> {
+        person_key(
+            self.participant_user_id.as_deref().or(self.id.as_deref()),
+            self.email.as_deref(),
+            self.participant_uuid.as_deref().or(self.user_id.as_deref()),
+        )
+    }
+}
+
+/// Shared with the webhook path so both sources agree on who is one person.
+pub fn person_key(account_id: Option<&str>, email: Option<&str>, join_id: Option<&str>) -> Option<String> {
+    fn clean(s: Option<&str>) -> Option<&str> {
+        s.map(str::trim).filter(|s| !s.is_empty())
+    }
+    clean(account_id)
+        .map(|id| format!("user:{id}"))
+        .or_else(|| clean(email).map(|e| format!("email:{}", e.to_lowercase())))
+        .or_else(|| clean(join_id).map(|id| format!("join:{id}")))
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Headcount {
+    pub count: usize,
+    /// Display names of the people counted, one per person, sorted.
+    pub names: Vec<String>,
+}
+
+/// Distinct people present. An entry with no identity at all is counted alone.
+pub fn headcount(entries: &[Participant]) -> Headcount {
+    let mut seen = HashSet::new();
+    let mut names = Vec::new();
+    for (i, p) in entries.iter().enumerate().filter(|(_, p)| p.is_present()) {
+        let key = p.person_key().unwrap_or_else(|| format!("entry:{i}"));
+        if seen.insert(key) {
+            names.push(p.user_name.clone().unwrap_or_else(|| "Guest".to_owned()));
+        }
+    }
+    names.sort();
+    Headcount { count: seen.len(), names }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn parse(v: serde_json::Value) -> Vec<Participant> {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn rejoins_waiting_room_and_leavers() {
+        let entries = parse(json!([
+            {"participant_uuid": "A1", "user_name": "Alice", "status": "in_meeting"},
+            {"participant_uuid": "B1", "participant_user_id": "bob", "user_name": "Bob", "status": "in_meeting", "leave_time": "2026-01-01T10:00:00Z"},
+            {"participant_uuid": "B2", "participant_user_id": "bob", "user_name": "Bob", "status": "in_meeting"},
+            {"participant_uuid": "D1", "user_name": "Dave", "status": "in_waiting_room"},
+            {"participant_uuid": "E1", "user_name": "Eve", "status": "in_meeting", "leave_time": "2026-01-01T10:00:00Z"},
+        ]));
+        assert_eq!(headcount(&entries), Headcount { count: 2, names: vec!["Alice".into(), "Bob".into()] });
+    }
+
+    #[test]
+    fn two_devices_one_person_by_account_or_email() {
+        let entries = parse(json!([
+            {"participant_uuid": "P1", "id": "acct-1", "status": "in_meeting"},
+            {"participant_uuid": "P2", "id": "acct-1", "status": "in_meeting"},
+            {"participant_uuid": "P3", "email": "Carol@Example.com", "status": "in_meeting"},
+            {"participant_uuid": "P4", "email": "carol@example.com", "status": "in_meeting"},
+            {"user_id": 16778240, "status": "in_meeting"},
+            {"status": "in_meeting"},
+            {"status": "in_meeting"},
+        ]));
+        assert_eq!(headcount(&entries).count, 5);
+    }
+
+    #[test]
+    fn odd_field_types_do_not_fail_parsing() {
+        let entries = parse(json!([{"status": null, "user_id": 42, "email": ["x"], "leave_time": ""}]));
+        assert_eq!(entries[0].user_id.as_deref(), Some("42"));
+        assert_eq!(entries[0].email, None);
+        assert_eq!(headcount(&entries).count, 0);
+    }
+}

@@ -1,0 +1,237 @@
+#!/usr/bin/env python3
+"""The local Coffee Kitchen stack: moto (Secrets Manager) holding the secret, the
+Zoom simulator, and `cargo lambda watch` serving the functions at API Gateway's
+paths. Same code path as production, no AWS or Zoom account needed.
+
+  devstack.py up     run it in the foreground and print the device's curl commands
+  devstack.py e2e    start it, drive it over HTTP exactly as a device does, stop it
+
+With ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET, ZOOM_MEETING_ID and
+ZOOM_TECH_USER set in the environment, `up` puts those into the (moto) secret and
+talks to real Zoom instead of the simulator.
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VENV_BIN = os.path.join(ROOT, ".venv", "bin")
+LOG_DIR = os.path.join(ROOT, ".dev")
+
+DEMO_MEETING_ID = "85746065432"
+DEMO_TECH_USER = "kitchen-bot@example.com"
+DEMO_DEVICE = "demo-desk"
+DEMO_DEVICE_KEY = "demo-device-key-0001"
+DEMO_WEBHOOK_TOKEN = "demo-webhook-secret-token"
+SECRET_ID = "coffee-kitchen/dev"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, proc, what, timeout=300):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"{what} exited early with {proc.returncode}; see {LOG_DIR}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    sys.exit(f"{what} did not listen on port {port} within {timeout}s")
+
+
+def http(method, url, body=None, headers=None, timeout=30):
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, dict(r.headers), r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read().decode()
+
+
+class Stack:
+    def __init__(self, real_zoom=False, ports=None):
+        self.procs = []
+        self.real_zoom = real_zoom
+        ports = ports or {}
+        self.moto_port = ports.get("moto") or free_port()
+        self.sim_port = ports.get("sim") or free_port()
+        self.api_port = ports.get("api") or free_port()
+        self.api = f"http://127.0.0.1:{self.api_port}"
+        self.sim = f"http://127.0.0.1:{self.sim_port}"
+        os.makedirs(LOG_DIR, exist_ok=True)
+
+    def spawn(self, name, cmd, env=None):
+        log = open(os.path.join(LOG_DIR, f"{name}.log"), "w")
+        p = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
+                             start_new_session=True)
+        self.procs.append((name, p))
+        return p
+
+    def aws_env(self):
+        return {
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{self.moto_port}",
+            "AWS_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        }
+
+    def function_env(self):
+        env = {
+            "ZOOM_SECRET_ID": SECRET_ID,
+            "ZOOM_MEETING_ID": os.environ.get("ZOOM_MEETING_ID", DEMO_MEETING_ID) if self.real_zoom else DEMO_MEETING_ID,
+            "ZOOM_TECH_USER": os.environ.get("ZOOM_TECH_USER", DEMO_TECH_USER) if self.real_zoom else DEMO_TECH_USER,
+            "KITCHEN_COUNT_CACHE_SECONDS": os.environ.get("KITCHEN_COUNT_CACHE_SECONDS", "10"),
+            "KITCHEN_SHOW_NAMES": "true",
+            "RUST_LOG": "info",
+            **self.aws_env(),
+        }
+        if not self.real_zoom:
+            env["ZOOM_API_URL"] = f"{self.sim}/v2"
+            env["ZOOM_OAUTH_URL"] = f"{self.sim}/oauth/token"
+        return env
+
+    def secret_value(self):
+        if self.real_zoom:
+            creds = {k: os.environ[f"ZOOM_{k.upper()}"] for k in ("account_id", "client_id", "client_secret")}
+        else:
+            creds = {"account_id": "demo-account", "client_id": "demo-client-id", "client_secret": "demo-client-secret"}
+        return {**creds, "device_keys": {DEMO_DEVICE: DEMO_DEVICE_KEY}, "webhook_secret_token": DEMO_WEBHOOK_TOKEN}
+
+    def start(self):
+        moto = self.spawn("moto", [os.path.join(VENV_BIN, "moto_server"), "-H", "127.0.0.1", "-p", str(self.moto_port)])
+        wait_port(self.moto_port, moto, "moto_server", 60)
+        self.put_secret()
+        if not self.real_zoom:
+            subprocess.run(["cargo", "build", "-q", "-p", "zoom-sim", "-p", "invite", "-p", "count"], cwd=ROOT, check=True)
+            sim = self.spawn("zoom-sim", [os.path.join(ROOT, "target", "debug", "zoom-sim"), "--port", str(self.sim_port)])
+            wait_port(self.sim_port, sim, "zoom-sim", 60)
+        env_file = os.path.join(LOG_DIR, "functions.env")
+        with open(env_file, "w") as f:
+            f.writelines(f"{k}={v}\n" for k, v in self.function_env().items())
+        watch = self.spawn("watch", [os.path.join(VENV_BIN, "cargo-lambda"), "lambda", "watch", "--ignore-changes",
+                                     "-A", "127.0.0.1", "-P", str(self.api_port), "--env-file", env_file],
+                           env={"PATH": VENV_BIN + os.pathsep + os.environ.get("PATH", "")})
+        wait_port(self.api_port, watch, "cargo lambda watch", 120)
+
+    def put_secret(self):
+        # The same JSON the README tells you to store in the real secret.
+        env = {**os.environ, **self.aws_env()}
+        code = (
+            "import boto3, json, sys\n"
+            "c = boto3.client('secretsmanager')\n"
+            "v = sys.stdin.read()\n"
+            f"try:\n    c.create_secret(Name='{SECRET_ID}', SecretString=v)\n"
+            f"except c.exceptions.ResourceExistsException:\n    c.put_secret_value(SecretId='{SECRET_ID}', SecretString=v)\n"
+        )
+        subprocess.run([os.path.join(VENV_BIN, "python"), "-c", code], input=json.dumps(self.secret_value()),
+                       text=True, env=env, check=True)
+
+    def stop(self):
+        for _, p in reversed(self.procs):
+            if p.poll() is None:
+                try:
+                    os.killpg(p.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        for _, p in self.procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+
+
+def curl_lines(api):
+    key = DEMO_DEVICE_KEY
+    return "\n".join([
+        "# what a device sends:",
+        f"curl -i -X POST {api}/join-meeting -H 'Authorization: Bearer {key}' -d 'email=alice@example.com'",
+        f"curl -i {api}/participant-count -H 'Authorization: Bearer {key}'",
+        f"curl -s {api}/participant-count -H 'Authorization: Bearer {key}' -H 'Accept: application/json'",
+    ])
+
+
+def up():
+    real = all(os.environ.get(v) for v in ("ZOOM_ACCOUNT_ID", "ZOOM_CLIENT_ID", "ZOOM_CLIENT_SECRET", "ZOOM_MEETING_ID", "ZOOM_TECH_USER"))
+    stack = Stack(real_zoom=real, ports={"moto": 5000, "sim": 9100, "api": 9000})
+    try:
+        stack.start()
+        print(f"\nCoffee Kitchen is running on {stack.api} ({'REAL Zoom' if real else 'Zoom simulator at ' + stack.sim})")
+        print(f"logs: {LOG_DIR}/*.log   demo device: {DEMO_DEVICE} (key {DEMO_DEVICE_KEY})\n")
+        print(curl_lines(stack.api))
+        if not real:
+            print(f"\n# messages the simulator 'delivered':\ncurl -s {stack.sim}/_sim/messages")
+        print("\nCtrl-C stops everything.")
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        while all(p.poll() is None for _, p in stack.procs):
+            time.sleep(1)
+        sys.exit("a component stopped; see the logs in " + LOG_DIR)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+
+
+def e2e():
+    stack = Stack()
+    failures = []
+
+    def check(name, cond, detail=""):
+        print(("ok   " if cond else "FAIL ") + name + ("" if cond else f"  ({detail})"))
+        if not cond:
+            failures.append(name)
+
+    try:
+        stack.start()
+        auth = {"Authorization": f"Bearer {DEMO_DEVICE_KEY}"}
+        form = {**auth, "Content-Type": "application/x-www-form-urlencoded"}
+        # The first call compiles nothing (pre-built) but starts the function.
+        s, _, b = http("POST", f"{stack.api}/join-meeting", b"email=alice%40example.com", form, timeout=180)
+        check("device invite via /join-meeting -> 200", s == 200 and json.loads(b).get("message_id"), f"{s} {b}")
+        s, _, b = http("POST", f"{stack.api}/join-meetings", b"email=bob@example.com", form)
+        check("legacy /join-meetings -> 200", s == 200, f"{s} {b}")
+        s, _, b = http("GET", f"{stack.sim}/_sim/messages")
+        msgs = json.loads(b)
+        check("simulator received both chat messages with the join URL",
+              len(msgs) == 2 and all("https://" in m["message"] for m in msgs), b)
+        s, h, b = http("GET", f"{stack.api}/participant-count", None, auth, timeout=180)
+        check("count as plain integer (atoi) -> 3", s == 200 and b.strip() == "3", f"{s} {b!r}")
+        s, _, b = http("GET", f"{stack.api}/participant-count", None, {**auth, "Accept": "application/json"})
+        body = json.loads(b) if s == 200 else {}
+        check("count as JSON", body.get("count") == 3 and body.get("stale") is False and body.get("meeting_id") == DEMO_MEETING_ID, b)
+        s, _, b = http("GET", f"{stack.api}/participant-count")
+        check("no device key -> 401 JSON", s == 401 and json.loads(b)["error"] == "invalid_device_key", f"{s} {b}")
+        s, _, b = http("POST", f"{stack.api}/join-meeting", b"email=not-an-email", form)
+        check("bad email -> 400 JSON", s == 400 and json.loads(b)["error"] == "invalid_email", f"{s} {b}")
+        s, _, b = http("POST", f"{stack.api}/join-meeting", b"email=nobody@example.com", form)
+        check("unknown recipient -> 404", s == 404 and json.loads(b)["error"] == "recipient_not_found", f"{s} {b}")
+        s, _, b = http("POST", f"{stack.api}/join-meeting", b"email=stranger@example.com", form)
+        check("non-contact -> 422", s == 422 and json.loads(b)["error"] == "recipient_not_a_contact", f"{s} {b}")
+        s, _, b = http("DELETE", f"{stack.api}/participant-count", None, auth)
+        check("wrong method -> 405", s == 405, f"{s} {b}")
+        s, _, b = http("GET", f"{stack.sim}/_sim/stats")
+        stats = json.loads(b)
+        check("one token for every call of each warm function", stats["token_requests"] <= 2, b)
+        logs = "".join(open(os.path.join(LOG_DIR, f)).read() for f in ("watch.log",))
+        leaked = [s for s in (DEMO_DEVICE_KEY, "demo-client-secret", DEMO_WEBHOOK_TOKEN) if s in logs]
+        check("no secret or device key in the function logs", not leaked, str(leaked))
+    finally:
+        stack.stop()
+    if failures:
+        sys.exit(f"{len(failures)} end-to-end check(s) failed; logs in {LOG_DIR}")
+    print("end-to-end: all checks passed")
+
+
+if __name__ == "__main__":
+    {"up": up, "e2e": e2e}.get(sys.argv[1] if len(sys.argv) > 1 else "", lambda: sys.exit(__doc__))()
