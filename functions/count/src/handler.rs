@@ -58,11 +58,28 @@ pub struct Count {
 impl Count {
     pub async fn new(config: CountConfig) -> Result<Self, Error> {
         let kitchen = Kitchen::from_config(config.common).await?;
-        Ok(Self::with_kitchen(kitchen, config.cache_for, config.stale_for, config.show_names))
+        Ok(Self::with_kitchen(
+            kitchen,
+            config.cache_for,
+            config.stale_for,
+            config.show_names,
+        ))
     }
 
-    pub fn with_kitchen(kitchen: Kitchen, cache_for: Duration, stale_for: Duration, show_names: bool) -> Self {
-        Self { kitchen, cache_for, stale_for, show_names, last: RwLock::new(None), refresh: Mutex::new(()) }
+    pub fn with_kitchen(
+        kitchen: Kitchen,
+        cache_for: Duration,
+        stale_for: Duration,
+        show_names: bool,
+    ) -> Self {
+        Self {
+            kitchen,
+            cache_for,
+            stale_for,
+            show_names,
+            last: RwLock::new(None),
+            refresh: Mutex::new(()),
+        }
     }
 
     fn last(&self) -> Option<Arc<Snapshot>> {
@@ -85,13 +102,23 @@ impl Count {
         }
         let creds = self.kitchen.credentials().await?;
         let k = &self.kitchen;
-        match k.within_deadline(k.zoom.live_participants(&creds, &k.config.meeting_id)).await {
+        match k
+            .within_deadline(k.zoom.live_participants(&creds, &k.config.meeting_id))
+            .await
+        {
             Ok(entries) => {
-                let snap = Arc::new(Snapshot { headcount: headcount(&entries), taken: Instant::now(), as_of: SystemTime::now() });
+                let snap = Arc::new(Snapshot {
+                    headcount: headcount(&entries),
+                    taken: Instant::now(),
+                    as_of: SystemTime::now(),
+                });
                 *self.last.write().unwrap_or_else(|p| p.into_inner()) = Some(snap.clone());
                 Ok((snap, false))
             }
-            Err(e) => match self.last().filter(|s| e.is_transient() && s.taken.elapsed() < self.stale_for) {
+            Err(e) => match self
+                .last()
+                .filter(|s| e.is_transient() && s.taken.elapsed() < self.stale_for)
+            {
                 Some(s) => {
                     tracing::warn!(error = %e, age_s = s.taken.elapsed().as_secs(), "Zoom failed; serving the last count as stale");
                     Ok((s, true))
@@ -125,7 +152,12 @@ async fn count(state: &Count, req: &Request) -> Result<Response<Body>, ApiError>
     }
     let device = state.kitchen.authorize(req.headers()).await?;
     let (snap, stale) = state.headcount().await?;
-    tracing::debug!(device = device.as_deref().unwrap_or("-"), count = snap.headcount.count, stale, "count served");
+    tracing::debug!(
+        device = device.as_deref().unwrap_or("-"),
+        count = snap.headcount.count,
+        stale,
+        "count served"
+    );
     let mut resp = if wants_json(req.headers()) {
         json_response(
             StatusCode::OK,
@@ -140,6 +172,302 @@ async fn count(state: &Count, req: &Request) -> Result<Response<Body>, ApiError>
     } else {
         text_response(StatusCode::OK, snap.headcount.count.to_string())
     };
-    resp.headers_mut().insert(STALE_HEADER, HeaderValue::from_static(if stale { "true" } else { "false" }));
+    resp.headers_mut().insert(
+        STALE_HEADER,
+        HeaderValue::from_static(if stale { "true" } else { "false" }),
+    );
     Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use kitchen::testing::{DEVICE_KEY, LogCapture, body_json, event, fixture, kitchen};
+    use serde_json::json;
+    use zoom_sim::{DEMO_MEETING_ID, Endpoint, Fault, Sim, SimHandle};
+
+    use super::*;
+
+    const SECOND: Duration = Duration::from_secs(1);
+
+    async fn setup(cache_for: Duration, stale_for: Duration) -> (SimHandle, Count) {
+        let sim = Sim::demo().spawn().await;
+        let state = Count::with_kitchen(kitchen(&sim), cache_for, stale_for, false);
+        (sim, state)
+    }
+
+    fn get() -> kitchen::testing::Event {
+        event("GET", "/participant-count").device_key(DEVICE_KEY)
+    }
+
+    async fn plain(state: &Count) -> (u16, String, String) {
+        let resp = handle(state, get().request()).await.unwrap();
+        let stale = resp
+            .headers()
+            .get(STALE_HEADER)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (
+            resp.status().as_u16(),
+            String::from_utf8(resp.body().to_vec()).unwrap(),
+            stale,
+        )
+    }
+
+    #[tokio::test]
+    async fn plain_integer_for_the_device_and_json_on_request() {
+        let (logs, _guard) = LogCapture::start();
+        let (_sim, state) = setup(10 * SECOND, 300 * SECOND).await;
+        let resp = handle(&state, fixture("participant-count.json"))
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        assert!(
+            resp.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/plain")
+        );
+        assert_eq!(resp.body().as_ref(), b"3");
+        let (status, body) = body_json(
+            handle(&state, fixture("participant-count-json.json"))
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            (
+                body["count"].as_u64(),
+                body["meeting_id"].as_str(),
+                body["stale"].as_bool()
+            ),
+            (Some(3), Some(DEMO_MEETING_ID), Some(false))
+        );
+        assert!(kitchen::time::parse_rfc3339(body["as_of"].as_str().unwrap()).is_some());
+        assert!(
+            body.get("names").is_none(),
+            "names are private unless enabled"
+        );
+        logs.assert_no_secrets(&[]);
+    }
+
+    #[tokio::test]
+    async fn names_only_when_enabled() {
+        let sim = Sim::demo().spawn().await;
+        let state = Count::with_kitchen(kitchen(&sim), 10 * SECOND, 300 * SECOND, true);
+        let (_, body) = body_json(
+            handle(&state, get().header("accept", "application/json").request())
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(body["names"].as_array().map(Vec::len), Some(3));
+    }
+
+    #[tokio::test]
+    async fn one_dashboard_call_per_cache_period() {
+        let (sim, state) = setup(10 * SECOND, 300 * SECOND).await;
+        for _ in 0..50 {
+            assert_eq!(plain(&state).await.1, "3");
+        }
+        assert_eq!(sim.sim.stats().dashboard_requests, 1);
+        let (sim, state) = setup(Duration::ZERO, 300 * SECOND).await;
+        for _ in 0..5 {
+            plain(&state).await;
+        }
+        assert_eq!(sim.sim.stats().dashboard_requests, 5);
+    }
+
+    #[tokio::test]
+    async fn concurrent_requests_share_one_refresh() {
+        let (sim, state) = setup(10 * SECOND, 300 * SECOND).await;
+        let state = std::sync::Arc::new(state);
+        sim.sim.set_latency(Duration::from_millis(50));
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..20 {
+            let state = state.clone();
+            set.spawn(async move { plain(&state).await });
+        }
+        while let Some(r) = set.join_next().await {
+            assert_eq!(r.unwrap().1, "3");
+        }
+        assert_eq!(sim.sim.stats().dashboard_requests, 1);
+    }
+
+    #[tokio::test]
+    async fn serves_stale_while_zoom_fails_then_recovers() {
+        let (sim, state) = setup(Duration::ZERO, 300 * SECOND).await;
+        assert_eq!(plain(&state).await, (200, "3".into(), "false".into()));
+        sim.sim.set_participants(DEMO_MEETING_ID, vec![]);
+        for fault in [
+            Fault::Status {
+                status: 503,
+                body: json!({"code": 503, "message": "down"}),
+            },
+            Fault::RateLimit {
+                retry_after: Some("60".into()),
+            },
+            Fault::Hang,
+        ] {
+            sim.sim.push_fault(Endpoint::Dashboard, fault);
+            assert_eq!(plain(&state).await, (200, "3".into(), "true".into()));
+        }
+        sim.sim.push_fault(
+            Endpoint::Dashboard,
+            Fault::Status {
+                status: 503,
+                body: json!({}),
+            },
+        );
+        let (_, body) = body_json(
+            handle(&state, get().header("accept", "application/json").request())
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(
+            (body["count"].as_u64(), body["stale"].as_bool()),
+            (Some(3), Some(true))
+        );
+        // Zoom is back: the fresh value replaces the stale one.
+        assert_eq!(plain(&state).await, (200, "0".into(), "false".into()));
+    }
+
+    #[tokio::test]
+    async fn beyond_the_stale_bound_the_error_is_returned() {
+        let (sim, state) = setup(Duration::ZERO, Duration::ZERO).await;
+        assert_eq!(plain(&state).await.0, 200);
+        sim.sim.push_fault(
+            Endpoint::Dashboard,
+            Fault::Status {
+                status: 500,
+                body: json!({}),
+            },
+        );
+        let (status, body) = body_json(handle(&state, get().request()).await.unwrap()).await;
+        assert_eq!((status, body["error"].as_str()), (502, Some("zoom_error")));
+        sim.sim.push_fault(
+            Endpoint::Dashboard,
+            Fault::RateLimit {
+                retry_after: Some("12".into()),
+            },
+        );
+        let resp = handle(&state, get().request()).await.unwrap();
+        assert_eq!(
+            (
+                resp.status().as_u16(),
+                resp.headers()["retry-after"].to_str().unwrap()
+            ),
+            (429, "12")
+        );
+        sim.sim
+            .push_fault(Endpoint::Dashboard, Fault::Delay { ms: 1500 });
+        let (status, body) = body_json(handle(&state, get().request()).await.unwrap()).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (502, Some("zoom_timeout"))
+        );
+    }
+
+    #[tokio::test]
+    async fn non_transient_errors_are_not_hidden_behind_stale_data() {
+        let (sim, state) = setup(Duration::ZERO, 300 * SECOND).await;
+        assert_eq!(plain(&state).await.0, 200);
+        sim.sim.push_fault(
+            Endpoint::Dashboard,
+            Fault::Status {
+                status: 400,
+                body: json!({"code": 4711, "message": "scopes"}),
+            },
+        );
+        let (status, body) = body_json(handle(&state, get().request()).await.unwrap()).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (502, Some("zoom_missing_scope"))
+        );
+    }
+
+    #[tokio::test]
+    async fn meeting_not_running_is_zero() {
+        let (sim, state) = setup(10 * SECOND, 300 * SECOND).await;
+        sim.sim.set_meeting_running(DEMO_MEETING_ID, false);
+        assert_eq!(plain(&state).await, (200, "0".into(), "false".into()));
+    }
+
+    #[tokio::test]
+    async fn methods_and_device_keys() {
+        let (sim, state) = setup(10 * SECOND, 300 * SECOND).await;
+        for (e, status, code) in [
+            (
+                event("POST", "/participant-count").device_key(DEVICE_KEY),
+                405,
+                "method_not_allowed",
+            ),
+            (
+                event("GET", "/participant-count"),
+                401,
+                "invalid_device_key",
+            ),
+            (
+                event("GET", "/participant-count").device_key("not-the-key-0123456789"),
+                401,
+                "invalid_device_key",
+            ),
+            (
+                event("GET", "/participant-count").header("authorization", "Bearer"),
+                401,
+                "invalid_device_key",
+            ),
+        ] {
+            let (s, body) = body_json(handle(&state, e.request()).await.unwrap()).await;
+            assert_eq!((s, body["error"].as_str()), (status, Some(code)), "{body}");
+        }
+        assert_eq!(
+            sim.sim.stats().dashboard_requests,
+            0,
+            "unauthenticated calls must not spend Zoom quota"
+        );
+    }
+
+    #[tokio::test]
+    async fn device_auth_off_lets_legacy_firmware_in() {
+        let sim = Sim::demo().spawn().await;
+        let mut k = kitchen(&sim);
+        k.config.device_auth = false;
+        let state = Count::with_kitchen(k, 10 * SECOND, 300 * SECOND, false);
+        let resp = handle(&state, event("GET", "/participant-count").request())
+            .await
+            .unwrap();
+        assert_eq!(
+            (resp.status().as_u16(), resp.body().as_ref()),
+            (200, b"3".as_slice())
+        );
+    }
+
+    #[test]
+    fn config_defaults_and_errors() {
+        let vars = [("ZOOM_MEETING_ID", "85746065432"), ("ZOOM_SECRET_ID", "s")];
+        let c = CountConfig::from_env(&Env::from_fn(|k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }))
+        .unwrap();
+        assert_eq!(
+            (c.cache_for, c.stale_for, c.show_names),
+            (10 * SECOND, 300 * SECOND, false)
+        );
+        let vars = [
+            ("ZOOM_MEETING_ID", "85746065432"),
+            ("ZOOM_SECRET_ID", "s"),
+            ("KITCHEN_COUNT_CACHE_SECONDS", "ten"),
+        ];
+        let e = CountConfig::from_env(&Env::from_fn(|k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }))
+        .unwrap_err();
+        assert_eq!(e.var, "KITCHEN_COUNT_CACHE_SECONDS");
+    }
 }

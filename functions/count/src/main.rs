@@ -6,7 +6,8 @@ mod handler;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    let config = handler::CountConfig::from_env(&Env::process()).inspect_err(|e| tracing::error!("{e}"))?;
+    let config =
+        handler::CountConfig::from_env(&Env::process()).inspect_err(|e| tracing::error!("{e}"))?;
     let state = handler::Count::new(config).await?;
     run(service_fn(|req| handler::handle(&state, req))).await
 }

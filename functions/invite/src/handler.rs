@@ -25,20 +25,36 @@ pub struct InviteConfig {
 
 impl InviteConfig {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let template = env.get("KITCHEN_MESSAGE_TEMPLATE").unwrap_or_else(|| DEFAULT_MESSAGE_TEMPLATE.to_owned());
+        let template = env
+            .get("KITCHEN_MESSAGE_TEMPLATE")
+            .unwrap_or_else(|| DEFAULT_MESSAGE_TEMPLATE.to_owned());
         if !template.contains(PLACEHOLDER) {
-            return Err(ConfigError::new("KITCHEN_MESSAGE_TEMPLATE", "must contain {join_url}"));
+            return Err(ConfigError::new(
+                "KITCHEN_MESSAGE_TEMPLATE",
+                "must contain {join_url}",
+            ));
         }
         if template.chars().count() > MAX_MESSAGE_CHARS / 2 {
-            return Err(ConfigError::new("KITCHEN_MESSAGE_TEMPLATE", "must be at most 512 characters"));
+            return Err(ConfigError::new(
+                "KITCHEN_MESSAGE_TEMPLATE",
+                "must be at most 512 characters",
+            ));
         }
         let join_url = env.get("ZOOM_JOIN_URL");
         if let Some(u) = &join_url {
             if !(u.starts_with("https://") || u.starts_with("http://")) || u.chars().count() > 500 {
-                return Err(ConfigError::new("ZOOM_JOIN_URL", "must be an http(s) URL of at most 500 characters"));
+                return Err(ConfigError::new(
+                    "ZOOM_JOIN_URL",
+                    "must be an http(s) URL of at most 500 characters",
+                ));
             }
         }
-        Ok(Self { common: CommonConfig::from_env(env)?, tech_user: env.required("ZOOM_TECH_USER")?, join_url, template })
+        Ok(Self {
+            common: CommonConfig::from_env(env)?,
+            tech_user: env.required("ZOOM_TECH_USER")?,
+            join_url,
+            template,
+        })
     }
 }
 
@@ -53,12 +69,27 @@ pub struct Invite {
 impl Invite {
     pub async fn new(config: InviteConfig) -> Result<Self, Error> {
         let kitchen = Kitchen::from_config(config.common).await?;
-        Ok(Self::with_kitchen(kitchen, config.tech_user, config.template, config.join_url))
+        Ok(Self::with_kitchen(
+            kitchen,
+            config.tech_user,
+            config.template,
+            config.join_url,
+        ))
     }
 
-    pub fn with_kitchen(kitchen: Kitchen, tech_user: String, template: String, join_url: Option<String>) -> Self {
+    pub fn with_kitchen(
+        kitchen: Kitchen,
+        tech_user: String,
+        template: String,
+        join_url: Option<String>,
+    ) -> Self {
         let cell = join_url.map_or_else(OnceCell::new, |u| OnceCell::new_with(Some(u)));
-        Self { kitchen, tech_user, template, join_url: cell }
+        Self {
+            kitchen,
+            tech_user,
+            template,
+            join_url: cell,
+        }
     }
 }
 
@@ -86,35 +117,64 @@ async fn invite(state: &Invite, req: &Request) -> Result<Response<Body>, ApiErro
     let k = &state.kitchen;
     let message_id = k
         .within_deadline(async {
-            let join_url = state.join_url.get_or_try_init(|| k.zoom.join_url(&creds, &k.config.meeting_id)).await?;
+            let join_url = state
+                .join_url
+                .get_or_try_init(|| k.zoom.join_url(&creds, &k.config.meeting_id))
+                .await?;
             let message = state.template.replace(PLACEHOLDER, join_url);
-            k.zoom.send_chat_message(&creds, &state.tech_user, &email, &message).await
+            k.zoom
+                .send_chat_message(&creds, &state.tech_user, &email, &message)
+                .await
         })
         .await
         .map_err(|e| map_zoom_error(&e, &email, &state.tech_user))?;
     tracing::info!(device = device.as_deref().unwrap_or("-"), recipient = %email, message_id = %message_id, "join link sent");
-    Ok(json_response(StatusCode::OK, &Sent { sent: true, recipient: &email, message_id: &message_id }))
+    Ok(json_response(
+        StatusCode::OK,
+        &Sent {
+            sent: true,
+            recipient: &email,
+            message_id: &message_id,
+        },
+    ))
 }
 
 /// The chat endpoint's own failures first, then the generic mapping.
 fn map_zoom_error(e: &ZoomError, recipient: &str, tech_user: &str) -> ApiError {
-    let ZoomError::Api { status, code, message } = e else { return ApiError::from_zoom(e) };
+    let ZoomError::Api {
+        status,
+        code,
+        message,
+    } = e
+    else {
+        return ApiError::from_zoom(e);
+    };
     match (*status, *code) {
         // "User does not exist: $to_contact" — unless it names the tech user.
-        (404, Some(codes::USER_NOT_FOUND)) if message.contains(tech_user) && !message.contains(recipient) => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "tech_user_not_found",
-            format!("the tech user {tech_user} does not exist in this Zoom account; fix ZOOM_TECH_USER"),
-        ),
+        (404, Some(codes::USER_NOT_FOUND))
+            if message.contains(tech_user) && !message.contains(recipient) =>
+        {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "tech_user_not_found",
+                format!(
+                    "the tech user {tech_user} does not exist in this Zoom account; fix ZOOM_TECH_USER"
+                ),
+            )
+        }
         (404, Some(codes::USER_NOT_FOUND)) => ApiError::new(
             StatusCode::NOT_FOUND,
             "recipient_not_found",
-            format!("{recipient} is not a Zoom user this account can reach; check the email configured on the device"),
+            format!(
+                "{recipient} is not a Zoom user this account can reach; check the email configured on the device"
+            ),
         ),
         (_, Some(codes::MESSAGE_FAILED | codes::BLOCKED_CONTACT)) => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "recipient_not_a_contact",
-            format!("{recipient} is not a chat contact of the tech user {tech_user}; add them as a contact and accept the request"),
+            format!(
+                "{recipient} is not a chat contact of the tech user {tech_user}; add them as a contact and accept the request"
+            ),
         ),
         (_, Some(codes::USER_CANNOT_CHAT)) => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -122,5 +182,342 @@ fn map_zoom_error(e: &ZoomError, recipient: &str, tech_user: &str) -> ApiError {
             format!("Zoom does not allow {recipient} to receive chat messages"),
         ),
         _ => ApiError::from_zoom(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kitchen::testing::{DEVICE_KEY, LogCapture, body_json, event, fixture, kitchen};
+    use serde_json::json;
+    use zoom_sim::{DEMO_TECH_USER, Endpoint, Fault, Sim, SimHandle};
+
+    use super::*;
+
+    async fn setup() -> (SimHandle, Invite) {
+        let sim = Sim::demo().spawn().await;
+        let state = Invite::with_kitchen(
+            kitchen(&sim),
+            DEMO_TECH_USER.into(),
+            DEFAULT_MESSAGE_TEMPLATE.into(),
+            None,
+        );
+        (sim, state)
+    }
+
+    async fn call(state: &Invite, req: Request) -> (u16, serde_json::Value) {
+        body_json(handle(state, req).await.expect("handlers never return Err")).await
+    }
+
+    fn form(body: &str) -> kitchen::testing::Event {
+        event("POST", "/join-meeting")
+            .device_key(DEVICE_KEY)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .base64(body.as_bytes())
+    }
+
+    #[tokio::test]
+    async fn fixture_events_send_the_join_link() {
+        let (logs, _guard) = LogCapture::start();
+        let (sim, state) = setup().await;
+        for name in ["join-meeting-form.json", "join-meeting-json.json"] {
+            let (status, body) = call(&state, fixture(name)).await;
+            assert_eq!(status, 200, "{name}: {body}");
+            assert_eq!(body["recipient"], "alice@example.com");
+            assert!(body["message_id"].as_str().is_some_and(|id| !id.is_empty()));
+        }
+        let sent = sim.sim.messages();
+        assert_eq!(sent.len(), 2);
+        assert_eq!(sent[0].user_id, DEMO_TECH_USER);
+        assert!(
+            sent[0]
+                .message
+                .starts_with("This is your coffee kitchen join URL: https://"),
+            "{}",
+            sent[0].message
+        );
+        // Join URL fetched once per container; one token for everything.
+        let s = sim.sim.stats();
+        assert_eq!((s.meeting_requests, s.token_requests), (1, 1));
+        logs.assert_no_secrets(&[]);
+        assert!(!logs.text().contains("Bearer"));
+    }
+
+    #[tokio::test]
+    async fn device_forms_legacy_path_plain_and_json_bodies() {
+        let (sim, state) = setup().await;
+        let cases = [
+            event("POST", "/join-meetings")
+                .device_key(DEVICE_KEY)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .text("email=bob%40example.com"),
+            event("POST", "/join-meeting")
+                .device_key(DEVICE_KEY)
+                .text("email=bob@example.com"),
+            event("POST", "/join-meeting")
+                .device_key(DEVICE_KEY)
+                .header("content-type", "application/json")
+                .text(r#"{"email":"bob@example.com"}"#),
+            form("email=bob@example.com"),
+        ];
+        for e in cases {
+            let (status, body) = call(&state, e.request()).await;
+            assert_eq!(
+                (status, body["recipient"].as_str()),
+                (200, Some("bob@example.com")),
+                "{body}"
+            );
+        }
+        assert_eq!(sim.sim.messages().len(), 4);
+    }
+
+    #[tokio::test]
+    async fn configured_join_url_and_template_skip_the_meeting_lookup() {
+        let sim = Sim::demo().spawn().await;
+        let state = Invite::with_kitchen(
+            kitchen(&sim),
+            DEMO_TECH_USER.into(),
+            "Coffee? {join_url}".into(),
+            Some("https://example.zoom.us/j/1".into()),
+        );
+        assert_eq!(
+            call(&state, form("email=carol@example.com").request())
+                .await
+                .0,
+            200
+        );
+        assert_eq!(
+            sim.sim.messages()[0].message,
+            "Coffee? https://example.zoom.us/j/1"
+        );
+        assert_eq!(sim.sim.stats().meeting_requests, 0);
+    }
+
+    #[tokio::test]
+    async fn bad_input_gets_4xx_json_and_reaches_no_one() {
+        let (sim, state) = setup().await;
+        let huge = format!("email={}@example.com", "a".repeat(100_000));
+        let cases: Vec<(kitchen::testing::Event, u16, &str)> = vec![
+            (form(""), 400, "missing_email"),
+            (form("email="), 400, "invalid_email"),
+            (form("email=not-an-email"), 400, "invalid_email"),
+            (form("\u{0}\u{1}garbage"), 400, "unknown_field"),
+            (form(&huge), 413, "body_too_large"),
+            (
+                event("POST", "/join-meeting")
+                    .device_key(DEVICE_KEY)
+                    .base64(&[0xff, 0xfe, 0xfd]),
+                400,
+                "unreadable_body",
+            ),
+            (
+                event("POST", "/join-meeting")
+                    .device_key(DEVICE_KEY)
+                    .header("content-type", "application/json")
+                    .text("{\"email\": \"a@example.com\""),
+                400,
+                "unreadable_body",
+            ),
+            (
+                event("POST", "/join-meeting")
+                    .device_key(DEVICE_KEY)
+                    .header("content-type", "application/xml")
+                    .text("<email/>"),
+                415,
+                "unsupported_media_type",
+            ),
+            (
+                event("GET", "/join-meeting").device_key(DEVICE_KEY),
+                405,
+                "method_not_allowed",
+            ),
+            (
+                event("PUT", "/join-meeting")
+                    .device_key(DEVICE_KEY)
+                    .text("email=a@example.com"),
+                405,
+                "method_not_allowed",
+            ),
+            (
+                event("POST", "/join-meeting").text("email=a@example.com"),
+                401,
+                "invalid_device_key",
+            ),
+            (
+                event("POST", "/join-meeting")
+                    .device_key("wrong-key-but-long-enough")
+                    .text("email=a@example.com"),
+                401,
+                "invalid_device_key",
+            ),
+            (
+                event("POST", "/join-meeting")
+                    .header("authorization", "Basic Zm9vOmJhcg==")
+                    .text("email=a@example.com"),
+                401,
+                "invalid_device_key",
+            ),
+            (
+                event("POST", "/join-meeting")
+                    .device_key(DEVICE_KEY)
+                    .device_key(DEVICE_KEY)
+                    .text("email=a@example.com"),
+                401,
+                "invalid_device_key",
+            ),
+        ];
+        for (e, want_status, want_code) in cases {
+            let (status, body) = call(&state, e.request()).await;
+            assert_eq!(
+                (status, body["error"].as_str()),
+                (want_status, Some(want_code)),
+                "{body}"
+            );
+            assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+        }
+        assert!(sim.sim.messages().is_empty());
+        assert_eq!(sim.sim.stats().chat_requests, 0);
+    }
+
+    #[tokio::test]
+    async fn wrong_method_says_which_is_allowed() {
+        let (_sim, state) = setup().await;
+        let resp = handle(&state, event("DELETE", "/join-meeting").request())
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                resp.status().as_u16(),
+                resp.headers()["allow"].to_str().unwrap()
+            ),
+            (405, "POST")
+        );
+    }
+
+    #[tokio::test]
+    async fn zoom_refusals_map_to_fitting_statuses() {
+        let (sim, state) = setup().await;
+        let (s, b) = call(&state, form("email=nobody@example.com").request()).await;
+        assert_eq!(
+            (s, b["error"].as_str()),
+            (404, Some("recipient_not_found")),
+            "{b}"
+        );
+        let (s, b) = call(&state, form("email=stranger@example.com").request()).await;
+        assert_eq!(
+            (s, b["error"].as_str()),
+            (422, Some("recipient_not_a_contact")),
+            "{b}"
+        );
+        assert!(b["message"].as_str().unwrap().contains("contact"));
+
+        sim.sim.push_fault(
+            Endpoint::Chat,
+            Fault::RateLimit {
+                retry_after: Some("30".into()),
+            },
+        );
+        let resp = handle(&state, form("email=alice@example.com").request())
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                resp.status().as_u16(),
+                resp.headers()["retry-after"].to_str().unwrap()
+            ),
+            (429, "30")
+        );
+
+        sim.sim.push_fault(
+            Endpoint::Chat,
+            Fault::Status {
+                status: 500,
+                body: json!({"code": 500, "message": "oops"}),
+            },
+        );
+        assert_eq!(
+            call(&state, form("email=alice@example.com").request())
+                .await
+                .0,
+            502
+        );
+
+        sim.sim.push_fault(Endpoint::Chat, Fault::Hang);
+        let (s, b) = call(&state, form("email=alice@example.com").request()).await;
+        assert_eq!((s, b["error"].as_str()), (502, Some("zoom_timeout")));
+
+        sim.sim.push_fault(Endpoint::Chat, Fault::Status { status: 400, body: json!({"code": 4711, "message": "Invalid access token, does not contain scopes"}) });
+        assert_eq!(
+            call(&state, form("email=alice@example.com").request())
+                .await
+                .1["error"],
+            "zoom_missing_scope"
+        );
+        // None of these was reported as a success, and only what Zoom accepted was delivered.
+        assert!(sim.sim.messages().is_empty());
+        assert_eq!(
+            call(&state, form("email=alice@example.com").request())
+                .await
+                .0,
+            200
+        );
+        assert_eq!(sim.sim.messages().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn revoked_token_mid_life_is_invisible_to_the_device() {
+        let (sim, state) = setup().await;
+        assert_eq!(
+            call(&state, form("email=alice@example.com").request())
+                .await
+                .0,
+            200
+        );
+        sim.sim.revoke_tokens();
+        assert_eq!(
+            call(&state, form("email=alice@example.com").request())
+                .await
+                .0,
+            200
+        );
+        assert_eq!(sim.sim.stats().token_requests, 2);
+    }
+
+    #[test]
+    fn config_names_each_bad_variable() {
+        let get = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let base: &[(&str, &str)] = &[("ZOOM_MEETING_ID", "85746065432"), ("ZOOM_SECRET_ID", "s")];
+        assert_eq!(
+            InviteConfig::from_env(&Env::from_fn(get(base)))
+                .unwrap_err()
+                .var,
+            "ZOOM_TECH_USER"
+        );
+        let bad_template: &[(&str, &str)] = &[
+            ("ZOOM_TECH_USER", "bot@x.com"),
+            ("KITCHEN_MESSAGE_TEMPLATE", "no placeholder"),
+        ];
+        assert_eq!(
+            InviteConfig::from_env(&Env::from_fn(get(bad_template)))
+                .unwrap_err()
+                .var,
+            "KITCHEN_MESSAGE_TEMPLATE"
+        );
+        let bad_url: &[(&str, &str)] = &[
+            ("ZOOM_TECH_USER", "bot@x.com"),
+            ("ZOOM_JOIN_URL", "zoom.us/j/1"),
+        ];
+        assert_eq!(
+            InviteConfig::from_env(&Env::from_fn(get(bad_url)))
+                .unwrap_err()
+                .var,
+            "ZOOM_JOIN_URL"
+        );
     }
 }

@@ -23,19 +23,33 @@ pub struct Kitchen {
 }
 
 impl Kitchen {
-    pub fn new(config: CommonConfig, sdk: Option<&aws_config::SdkConfig>, timeouts: Timeouts, deadline: Duration) -> Result<Self, String> {
+    pub fn new(
+        config: CommonConfig,
+        sdk: Option<&aws_config::SdkConfig>,
+        timeouts: Timeouts,
+        deadline: Duration,
+    ) -> Result<Self, String> {
         let credentials = CredentialStore::new(config.credentials.clone(), sdk);
         let zoom = ZoomClient::new(&config.zoom, timeouts)?;
         if !config.device_auth {
-            tracing::warn!("device authentication is OFF (KITCHEN_DEVICE_AUTH=off): anyone who knows the URL can call this function");
+            tracing::warn!(
+                "device authentication is OFF (KITCHEN_DEVICE_AUTH=off): anyone who knows the URL can call this function"
+            );
         }
-        Ok(Self { config, credentials, zoom, deadline })
+        Ok(Self {
+            config,
+            credentials,
+            zoom,
+            deadline,
+        })
     }
 
     /// Production wiring: SDK config only when the secret lives in Secrets Manager.
     pub async fn from_config(config: CommonConfig) -> Result<Self, String> {
         let sdk = match config.credentials {
-            crate::credentials::CredentialSource::SecretsManager { .. } => Some(crate::aws_config().await),
+            crate::credentials::CredentialSource::SecretsManager { .. } => {
+                Some(crate::aws_config().await)
+            }
             crate::credentials::CredentialSource::Inline(_) => None,
         };
         Self::new(config, sdk.as_ref(), Timeouts::default(), DEFAULT_DEADLINE)
@@ -52,7 +66,10 @@ impl Kitchen {
             return Ok(None);
         }
         let creds = self.credentials().await?;
-        let values = headers.get_all(header::AUTHORIZATION).iter().map(|v| v.as_bytes());
+        let values = headers
+            .get_all(header::AUTHORIZATION)
+            .iter()
+            .map(|v| v.as_bytes());
         match authenticate(&creds.device_keys, values) {
             Ok(device) => Ok(Some(device.to_owned())),
             Err(failure) => {
@@ -63,7 +80,12 @@ impl Kitchen {
     }
 
     /// Runs Zoom work under the request deadline.
-    pub async fn within_deadline<T>(&self, work: impl Future<Output = Result<T, ZoomError>>) -> Result<T, ZoomError> {
-        tokio::time::timeout(self.deadline, work).await.unwrap_or(Err(ZoomError::Timeout))
+    pub async fn within_deadline<T>(
+        &self,
+        work: impl Future<Output = Result<T, ZoomError>>,
+    ) -> Result<T, ZoomError> {
+        tokio::time::timeout(self.deadline, work)
+            .await
+            .unwrap_or(Err(ZoomError::Timeout))
     }
 }

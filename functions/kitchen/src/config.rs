@@ -17,7 +17,10 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub fn new(var: &'static str, problem: impl Into<String>) -> Self {
-        Self { var, problem: problem.into() }
+        Self {
+            var,
+            problem: problem.into(),
+        }
     }
 }
 
@@ -43,7 +46,8 @@ impl<'a> Env<'a> {
     }
 
     pub fn required(&self, var: &'static str) -> Result<String, ConfigError> {
-        self.get(var).ok_or_else(|| ConfigError::new(var, "is required but not set"))
+        self.get(var)
+            .ok_or_else(|| ConfigError::new(var, "is required but not set"))
     }
 
     pub fn seconds(&self, var: &'static str, default: u64) -> Result<Duration, ConfigError> {
@@ -55,7 +59,10 @@ impl<'a> Env<'a> {
                 .filter(|s| *s <= 86_400)
                 .map(Duration::from_secs)
                 .ok_or_else(|| {
-                    ConfigError::new(var, format!("must be a whole number of seconds between 0 and 86400, got {v:?}"))
+                    ConfigError::new(
+                        var,
+                        format!("must be a whole number of seconds between 0 and 86400, got {v:?}"),
+                    )
                 }),
         }
     }
@@ -66,7 +73,10 @@ impl<'a> Env<'a> {
             Some(v) => match v.as_str() {
                 "true" | "on" | "1" | "yes" => Ok(true),
                 "false" | "off" | "0" | "no" => Ok(false),
-                _ => Err(ConfigError::new(var, format!("must be on/off (or true/false), got {v:?}"))),
+                _ => Err(ConfigError::new(
+                    var,
+                    format!("must be on/off (or true/false), got {v:?}"),
+                )),
             },
         }
     }
@@ -105,19 +115,30 @@ impl CommonConfig {
 fn meeting_id(env: &Env) -> Result<String, ConfigError> {
     let raw = env.required("ZOOM_MEETING_ID")?;
     // Zoom shows meeting ids grouped ("857 4606 5432"); accept that form.
-    let id: String = raw.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+    let id: String = raw
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect();
     if (9..=12).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit()) {
         Ok(id)
     } else {
-        Err(ConfigError::new("ZOOM_MEETING_ID", format!("must be a 9 to 12 digit Zoom meeting id, got {raw:?}")))
+        Err(ConfigError::new(
+            "ZOOM_MEETING_ID",
+            format!("must be a 9 to 12 digit Zoom meeting id, got {raw:?}"),
+        ))
     }
 }
 
 fn url(env: &Env, var: &'static str, default: &str) -> Result<String, ConfigError> {
     let v = env.get(var).unwrap_or_else(|| default.to_owned());
     match reqwest::Url::parse(&v) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(v.trim_end_matches('/').to_owned()),
-        _ => Err(ConfigError::new(var, format!("must be an http(s) URL, got {v:?}"))),
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+            Ok(v.trim_end_matches('/').to_owned())
+        }
+        _ => Err(ConfigError::new(
+            var,
+            format!("must be an http(s) URL, got {v:?}"),
+        )),
     }
 }
 
@@ -145,7 +166,10 @@ pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn env_of(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn load(pairs: &[(&str, &str)]) -> Result<CommonConfig, ConfigError> {
@@ -155,22 +179,49 @@ pub(crate) mod tests {
 
     #[test]
     fn minimal_secret_config() {
-        let c = load(&[("ZOOM_MEETING_ID", "857 4606 5432"), ("ZOOM_SECRET_ID", "kitchen")]).unwrap();
+        let c = load(&[
+            ("ZOOM_MEETING_ID", "857 4606 5432"),
+            ("ZOOM_SECRET_ID", "kitchen"),
+        ])
+        .unwrap();
         assert_eq!(c.meeting_id, "85746065432");
         assert_eq!(c.zoom.api_url, DEFAULT_API_URL);
         assert_eq!(c.zoom.oauth_url, DEFAULT_OAUTH_URL);
         assert!(c.device_auth);
-        assert!(matches!(c.credentials, CredentialSource::SecretsManager { ref secret_id } if secret_id == "kitchen"));
+        assert!(
+            matches!(c.credentials, CredentialSource::SecretsManager { ref secret_id } if secret_id == "kitchen")
+        );
     }
 
     #[test]
     fn each_error_names_its_variable() {
-        assert_eq!(load(&[("ZOOM_SECRET_ID", "x")]).unwrap_err().var, "ZOOM_MEETING_ID");
-        assert_eq!(load(&[("ZOOM_MEETING_ID", "12ab"), ("ZOOM_SECRET_ID", "x")]).unwrap_err().var, "ZOOM_MEETING_ID");
-        assert_eq!(load(&[("ZOOM_MEETING_ID", "123456789")]).unwrap_err().var, "ZOOM_SECRET_ID");
-        let e = load(&[("ZOOM_MEETING_ID", "123456789"), ("ZOOM_SECRET_ID", "x"), ("ZOOM_API_URL", "ftp://x")]).unwrap_err();
+        assert_eq!(
+            load(&[("ZOOM_SECRET_ID", "x")]).unwrap_err().var,
+            "ZOOM_MEETING_ID"
+        );
+        assert_eq!(
+            load(&[("ZOOM_MEETING_ID", "12ab"), ("ZOOM_SECRET_ID", "x")])
+                .unwrap_err()
+                .var,
+            "ZOOM_MEETING_ID"
+        );
+        assert_eq!(
+            load(&[("ZOOM_MEETING_ID", "123456789")]).unwrap_err().var,
+            "ZOOM_SECRET_ID"
+        );
+        let e = load(&[
+            ("ZOOM_MEETING_ID", "123456789"),
+            ("ZOOM_SECRET_ID", "x"),
+            ("ZOOM_API_URL", "ftp://x"),
+        ])
+        .unwrap_err();
         assert_eq!(e.var, "ZOOM_API_URL");
-        let e = load(&[("ZOOM_MEETING_ID", "123456789"), ("ZOOM_SECRET_ID", "x"), ("KITCHEN_DEVICE_AUTH", "maybe")]).unwrap_err();
+        let e = load(&[
+            ("ZOOM_MEETING_ID", "123456789"),
+            ("ZOOM_SECRET_ID", "x"),
+            ("KITCHEN_DEVICE_AUTH", "maybe"),
+        ])
+        .unwrap_err();
         assert_eq!(e.var, "KITCHEN_DEVICE_AUTH");
         let e = load(&[("ZOOM_MEETING_ID", "123456789"), ("ZOOM_ACCOUNT_ID", "a")]).unwrap_err();
         assert_eq!(e.var, "ZOOM_CLIENT_ID");
@@ -184,12 +235,14 @@ pub(crate) mod tests {
             ("ZOOM_ACCOUNT_ID", "acc"),
             ("ZOOM_CLIENT_ID", "cid"),
             ("ZOOM_CLIENT_SECRET", "csecret"),
-            ("KITCHEN_DEVICE_KEYS", r#"{"desk-1":"k1"}"#),
+            ("KITCHEN_DEVICE_KEYS", r#"{"desk-1":"k1-0123456789abcdef"}"#),
             ("KITCHEN_DEVICE_AUTH", "off"),
         ])
         .unwrap();
         assert!(!c.device_auth);
-        let CredentialSource::Inline(creds) = c.credentials else { panic!("expected inline credentials") };
+        let CredentialSource::Inline(creds) = c.credentials else {
+            panic!("expected inline credentials")
+        };
         assert_eq!(creds.account_id, "acc");
         assert_eq!(creds.device_keys.len(), 1);
     }
@@ -201,7 +254,10 @@ pub(crate) mod tests {
             ("ZOOM_ACCOUNT_ID", "acc"),
             ("ZOOM_CLIENT_ID", "cid"),
             ("ZOOM_CLIENT_SECRET", "csecret"),
-            ("KITCHEN_DEVICE_KEYS", r#"{"desk-1": 42, "x": "supersecretkey"}"#),
+            (
+                "KITCHEN_DEVICE_KEYS",
+                r#"{"desk-1": 42, "x": "supersecretkey"}"#,
+            ),
         ])
         .unwrap_err();
         assert_eq!(e.var, "KITCHEN_DEVICE_KEYS");

@@ -44,19 +44,27 @@ impl Credentials {
     /// messages quote the offending input, so they are not used here.
     pub fn from_secret_json(text: &str) -> Result<Self, CredentialError> {
         let malformed = |what: &str| CredentialError::Malformed(what.to_owned());
-        let value: Value = serde_json::from_str(text).map_err(|_| malformed("it is not valid JSON"))?;
-        let obj = value.as_object().ok_or_else(|| malformed("it is not a JSON object"))?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|_| malformed("it is not valid JSON"))?;
+        let obj = value
+            .as_object()
+            .ok_or_else(|| malformed("it is not a JSON object"))?;
         let text_field = |name: &str| -> Result<String, CredentialError> {
             match obj.get(name) {
-                Some(Value::String(s)) if !s.trim().is_empty() && s != PLACEHOLDER => Ok(s.trim().to_owned()),
-                Some(Value::String(_)) => Err(malformed(&format!("field \"{name}\" is empty or still a placeholder"))),
+                Some(Value::String(s)) if !s.trim().is_empty() && s != PLACEHOLDER => {
+                    Ok(s.trim().to_owned())
+                }
+                Some(Value::String(_)) => Err(malformed(&format!(
+                    "field \"{name}\" is empty or still a placeholder"
+                ))),
                 Some(_) => Err(malformed(&format!("field \"{name}\" must be a string"))),
                 None => Err(malformed(&format!("field \"{name}\" is missing"))),
             }
         };
         let device_keys = match obj.get("device_keys") {
             None | Some(Value::Null) => DeviceKeys::default(),
-            Some(v) => DeviceKeys::from_json(v).map_err(|why| malformed(&format!("field \"device_keys\" {why}")))?,
+            Some(v) => DeviceKeys::from_json(v)
+                .map_err(|why| malformed(&format!("field \"device_keys\" {why}")))?,
         };
         let webhook_secret_token = match obj.get("webhook_secret_token") {
             None | Some(Value::Null) => None,
@@ -79,9 +87,14 @@ impl Credentials {
         let device_keys = match env.get("KITCHEN_DEVICE_KEYS") {
             None => DeviceKeys::default(),
             Some(raw) => {
-                let v: Value = serde_json::from_str(&raw)
-                    .map_err(|_| ConfigError::new("KITCHEN_DEVICE_KEYS", "must be a JSON object of device name to key"))?;
-                DeviceKeys::from_json(&v).map_err(|why| ConfigError::new("KITCHEN_DEVICE_KEYS", why))?
+                let v: Value = serde_json::from_str(&raw).map_err(|_| {
+                    ConfigError::new(
+                        "KITCHEN_DEVICE_KEYS",
+                        "must be a JSON object of device name to key",
+                    )
+                })?;
+                DeviceKeys::from_json(&v)
+                    .map_err(|why| ConfigError::new("KITCHEN_DEVICE_KEYS", why))?
             }
         };
         Ok(Self {
@@ -109,7 +122,11 @@ impl CredentialStore {
             CredentialSource::SecretsManager { .. } => sdk.map(aws_sdk_secretsmanager::Client::new),
             CredentialSource::Inline(_) => None,
         };
-        Self { source, client, cell: OnceCell::new() }
+        Self {
+            source,
+            client,
+            cell: OnceCell::new(),
+        }
     }
 
     pub fn needs_aws(&self) -> bool {
@@ -169,7 +186,7 @@ mod tests {
     #[test]
     fn parses_a_complete_secret() {
         let c = Credentials::from_secret_json(
-            r#"{"account_id":"a","client_id":"c","client_secret":"s","device_keys":{"desk":"k"},"webhook_secret_token":"w"}"#,
+            r#"{"account_id":"a","client_id":"c","client_secret":"s","device_keys":{"desk":"k-0123456789abcdef"},"webhook_secret_token":"w"}"#,
         )
         .unwrap();
         assert_eq!(c.account_id, "a");
@@ -184,14 +201,29 @@ mod tests {
             ("not json at all topsecretvalue", "not valid JSON"),
             (r#"["topsecretvalue"]"#, "not a JSON object"),
             (r#"{"account_id":"a","client_id":"c"}"#, "client_secret"),
-            (r#"{"account_id":"a","client_id":"c","client_secret":42}"#, "client_secret"),
-            (r#"{"account_id":"a","client_id":"c","client_secret":"REPLACE_ME"}"#, "placeholder"),
-            (r#"{"account_id":"a","client_id":"c","client_secret":"s","device_keys":["topsecretvalue"]}"#, "device_keys"),
-            (r#"{"account_id":"a","client_id":"c","client_secret":"s","device_keys":{"d":7,"e":"topsecretvalue"}}"#, "device_keys"),
+            (
+                r#"{"account_id":"a","client_id":"c","client_secret":42}"#,
+                "client_secret",
+            ),
+            (
+                r#"{"account_id":"a","client_id":"c","client_secret":"REPLACE_ME"}"#,
+                "placeholder",
+            ),
+            (
+                r#"{"account_id":"a","client_id":"c","client_secret":"s","device_keys":["topsecretvalue"]}"#,
+                "device_keys",
+            ),
+            (
+                r#"{"account_id":"a","client_id":"c","client_secret":"s","device_keys":{"d":7,"e":"topsecretvalue"}}"#,
+                "device_keys",
+            ),
         ];
         for (text, expected) in cases {
             let msg = Credentials::from_secret_json(text).unwrap_err().to_string();
-            assert!(msg.contains(expected), "{msg:?} should mention {expected:?}");
+            assert!(
+                msg.contains(expected),
+                "{msg:?} should mention {expected:?}"
+            );
             assert!(!msg.contains("topsecretvalue"), "{msg:?} leaks a value");
         }
     }

@@ -15,7 +15,9 @@ pub struct DeviceKeys(Vec<(String, [u8; 32])>);
 
 impl fmt::Debug for DeviceKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.0.iter().map(|(name, _)| name)).finish()
+        f.debug_list()
+            .entries(self.0.iter().map(|(name, _)| name))
+            .finish()
     }
 }
 
@@ -26,21 +28,34 @@ impl DeviceKeys {
         N: Into<String>,
         K: AsRef<str>,
     {
-        Self(pairs.into_iter().map(|(n, k)| (n.into(), digest(k.as_ref()))).collect())
+        Self(
+            pairs
+                .into_iter()
+                .map(|(n, k)| (n.into(), digest(k.as_ref())))
+                .collect(),
+        )
     }
 
     /// `{"device name": "key", ...}`; the error text never quotes a key.
     pub fn from_json(v: &Value) -> Result<Self, String> {
-        let obj = v.as_object().ok_or("must be a JSON object of device name to key")?;
+        let obj = v
+            .as_object()
+            .ok_or("must be a JSON object of device name to key")?;
         let mut pairs = Vec::with_capacity(obj.len());
         for (name, key) in obj {
             match key.as_str() {
                 Some(k) if k.len() >= 16 => pairs.push((name.clone(), Secret::new(k))),
-                Some(_) => return Err(format!("has a key for device {name:?} shorter than 16 characters")),
+                Some(_) => {
+                    return Err(format!(
+                        "has a key for device {name:?} shorter than 16 characters"
+                    ));
+                }
                 None => return Err(format!("has a non-string key for device {name:?}")),
             }
         }
-        Ok(Self::from_pairs(pairs.iter().map(|(n, k)| (n.clone(), k.expose()))))
+        Ok(Self::from_pairs(
+            pairs.iter().map(|(n, k)| (n.clone(), k.expose())),
+        ))
     }
 
     pub fn len(&self) -> usize {
@@ -84,7 +99,9 @@ impl AuthFailure {
             Self::Malformed => "the Authorization header must be 'Bearer <key>'",
             Self::Duplicated => "send exactly one Authorization header",
             Self::Unknown => "the device key is not valid; check the key configured on the device",
-            Self::NoKeysConfigured => "no device keys are configured on the server; add one to the secret's device_keys",
+            Self::NoKeysConfigured => {
+                "no device keys are configured on the server; add one to the secret's device_keys"
+            }
         }
     }
 }
@@ -98,7 +115,9 @@ pub fn authenticate<'a>(
     if headers.next().is_some() {
         return Err(AuthFailure::Duplicated);
     }
-    let value = std::str::from_utf8(first).map_err(|_| AuthFailure::Malformed)?.trim();
+    let value = std::str::from_utf8(first)
+        .map_err(|_| AuthFailure::Malformed)?
+        .trim();
     let (scheme, key) = value.split_once(' ').ok_or(AuthFailure::Malformed)?;
     let key = key.trim();
     if !scheme.eq_ignore_ascii_case("bearer") || key.is_empty() {
@@ -115,7 +134,10 @@ mod tests {
     use super::*;
 
     fn keys() -> DeviceKeys {
-        DeviceKeys::from_pairs([("desk-1", "key-one-0123456789"), ("desk-2", "key-two-0123456789")])
+        DeviceKeys::from_pairs([
+            ("desk-1", "key-one-0123456789"),
+            ("desk-2", "key-two-0123456789"),
+        ])
     }
 
     fn auth<'a>(k: &'a DeviceKeys, values: &'a [&'a str]) -> Result<&'a str, AuthFailure> {
@@ -133,16 +155,34 @@ mod tests {
     fn rejects_everything_else() {
         let k = keys();
         assert_eq!(auth(&k, &[]), Err(AuthFailure::Missing));
-        assert_eq!(auth(&k, &["Bearer nope-0123456789abc"]), Err(AuthFailure::Unknown));
-        assert_eq!(auth(&k, &["Bearer key-one-012345678"]), Err(AuthFailure::Unknown));
-        assert_eq!(auth(&k, &["Basic key-one-0123456789"]), Err(AuthFailure::Malformed));
-        assert_eq!(auth(&k, &["Bearer "]), Err(AuthFailure::Malformed));
-        assert_eq!(auth(&k, &["key-one-0123456789"]), Err(AuthFailure::Malformed));
         assert_eq!(
-            auth(&k, &["Bearer key-one-0123456789", "Bearer key-one-0123456789"]),
+            auth(&k, &["Bearer nope-0123456789abc"]),
+            Err(AuthFailure::Unknown)
+        );
+        assert_eq!(
+            auth(&k, &["Bearer key-one-012345678"]),
+            Err(AuthFailure::Unknown)
+        );
+        assert_eq!(
+            auth(&k, &["Basic key-one-0123456789"]),
+            Err(AuthFailure::Malformed)
+        );
+        assert_eq!(auth(&k, &["Bearer "]), Err(AuthFailure::Malformed));
+        assert_eq!(
+            auth(&k, &["key-one-0123456789"]),
+            Err(AuthFailure::Malformed)
+        );
+        assert_eq!(
+            auth(
+                &k,
+                &["Bearer key-one-0123456789", "Bearer key-one-0123456789"]
+            ),
             Err(AuthFailure::Duplicated)
         );
-        assert_eq!(auth(&DeviceKeys::default(), &["Bearer key-one-0123456789"]), Err(AuthFailure::NoKeysConfigured));
+        assert_eq!(
+            auth(&DeviceKeys::default(), &["Bearer key-one-0123456789"]),
+            Err(AuthFailure::NoKeysConfigured)
+        );
     }
 
     #[test]

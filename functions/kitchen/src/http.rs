@@ -25,7 +25,13 @@ const DEFAULT_RETRY_AFTER_S: u64 = 5;
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), retry_after: None, allow: None }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            retry_after: None,
+            allow: None,
+        }
     }
 
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -33,7 +39,14 @@ impl ApiError {
     }
 
     pub fn method_not_allowed(allow: &'static str) -> Self {
-        Self { allow: Some(allow), ..Self::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", format!("use {allow}")) }
+        Self {
+            allow: Some(allow),
+            ..Self::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("use {allow}"),
+            )
+        }
     }
 
     pub fn unauthorized(f: &AuthFailure) -> Self {
@@ -47,37 +60,73 @@ impl ApiError {
         match e {
             ZoomError::RateLimited { retry_after } => Self {
                 retry_after: Some(retry_after.map_or(DEFAULT_RETRY_AFTER_S, ceil_secs)),
-                ..Self::new(StatusCode::TOO_MANY_REQUESTS, "zoom_rate_limited", "Zoom is rate-limiting this account; retry later")
+                ..Self::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "zoom_rate_limited",
+                    "Zoom is rate-limiting this account; retry later",
+                )
             },
-            ZoomError::Timeout => bad_gateway("zoom_timeout", "Zoom did not answer in time; try again".into()),
-            ZoomError::Unreachable => bad_gateway("zoom_unreachable", "Zoom could not be reached; try again".into()),
-            ZoomError::InvalidResponse(why) => bad_gateway("zoom_bad_response", format!("Zoom sent an unexpected response ({why})")),
+            ZoomError::Timeout => bad_gateway(
+                "zoom_timeout",
+                "Zoom did not answer in time; try again".into(),
+            ),
+            ZoomError::Unreachable => bad_gateway(
+                "zoom_unreachable",
+                "Zoom could not be reached; try again".into(),
+            ),
+            ZoomError::InvalidResponse(why) => bad_gateway(
+                "zoom_bad_response",
+                format!("Zoom sent an unexpected response ({why})"),
+            ),
             ZoomError::CredentialsRejected(why) => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "zoom_credentials_rejected",
-                format!("Zoom refused the app's credentials ({why}); check account_id, client_id and client_secret in the secret"),
+                format!(
+                    "Zoom refused the app's credentials ({why}); check account_id, client_id and client_secret in the secret"
+                ),
             ),
-            ZoomError::Api { code: Some(codes::MISSING_SCOPE), .. } | ZoomError::Api { status: 403, .. } => bad_gateway(
-                "zoom_missing_scope",
-                "the Zoom app lacks a scope this call needs; see the README's list of scopes".into(),
-            ),
-            ZoomError::Api { status: 401, .. } => {
-                bad_gateway("zoom_unauthorized", "Zoom rejected a freshly issued token; check the app's activation".into())
+            ZoomError::Api {
+                code: Some(codes::MISSING_SCOPE),
+                ..
             }
-            ZoomError::Api { status, code, message } => bad_gateway(
+            | ZoomError::Api { status: 403, .. } => bad_gateway(
+                "zoom_missing_scope",
+                "the Zoom app lacks a scope this call needs; see the README's list of scopes"
+                    .into(),
+            ),
+            ZoomError::Api { status: 401, .. } => bad_gateway(
+                "zoom_unauthorized",
+                "Zoom rejected a freshly issued token; check the app's activation".into(),
+            ),
+            ZoomError::Api {
+                status,
+                code,
+                message,
+            } => bad_gateway(
                 "zoom_error",
-                format!("Zoom failed (HTTP {status}, code {}): {message}", code.map_or("none".into(), |c| c.to_string())),
+                format!(
+                    "Zoom failed (HTTP {status}, code {}): {message}",
+                    code.map_or("none".into(), |c| c.to_string())
+                ),
             ),
         }
     }
 
     pub fn into_response(self) -> Response<Body> {
-        let mut resp = json_response(self.status, &ErrorBody { error: self.code, message: &self.message });
+        let mut resp = json_response(
+            self.status,
+            &ErrorBody {
+                error: self.code,
+                message: &self.message,
+            },
+        );
         if let Some(s) = self.retry_after {
-            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(s));
         }
         if let Some(allow) = self.allow {
-            resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
+            resp.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
         }
         resp
     }
@@ -135,7 +184,10 @@ mod tests {
 
     #[test]
     fn rate_limit_carries_retry_after() {
-        let r = ApiError::from_zoom(&ZoomError::RateLimited { retry_after: Some(Duration::from_millis(1500)) }).into_response();
+        let r = ApiError::from_zoom(&ZoomError::RateLimited {
+            retry_after: Some(Duration::from_millis(1500)),
+        })
+        .into_response();
         assert_eq!(r.status(), 429);
         assert_eq!(r.headers()[header::RETRY_AFTER], "2");
         let r = ApiError::from_zoom(&ZoomError::RateLimited { retry_after: None }).into_response();
@@ -145,9 +197,24 @@ mod tests {
     #[test]
     fn upstream_failures_map_to_gateway_statuses() {
         assert_eq!(ApiError::from_zoom(&ZoomError::Timeout).status, 502);
-        assert_eq!(ApiError::from_zoom(&ZoomError::Api { status: 503, code: None, message: String::new() }).status, 502);
-        assert_eq!(ApiError::from_zoom(&ZoomError::CredentialsRejected("invalid_client".into())).status, 503);
-        let scope = ApiError::from_zoom(&ZoomError::Api { status: 400, code: Some(4711), message: "x".into() });
+        assert_eq!(
+            ApiError::from_zoom(&ZoomError::Api {
+                status: 503,
+                code: None,
+                message: String::new()
+            })
+            .status,
+            502
+        );
+        assert_eq!(
+            ApiError::from_zoom(&ZoomError::CredentialsRejected("invalid_client".into())).status,
+            503
+        );
+        let scope = ApiError::from_zoom(&ZoomError::Api {
+            status: 400,
+            code: Some(4711),
+            message: "x".into(),
+        });
         assert_eq!(scope.code, "zoom_missing_scope");
     }
 }

@@ -55,7 +55,11 @@ impl Participant {
 }
 
 /// Shared with the webhook path so both sources agree on who is one person.
-pub fn person_key(account_id: Option<&str>, email: Option<&str>, join_id: Option<&str>) -> Option<String> {
+pub fn person_key(
+    account_id: Option<&str>,
+    email: Option<&str>,
+    join_id: Option<&str>,
+) -> Option<String> {
     fn clean(s: Option<&str>) -> Option<&str> {
         s.map(str::trim).filter(|s| !s.is_empty())
     }
@@ -83,7 +87,10 @@ pub fn headcount(entries: &[Participant]) -> Headcount {
         }
     }
     names.sort();
-    Headcount { count: seen.len(), names }
+    Headcount {
+        count: seen.len(),
+        names,
+    }
 }
 
 #[cfg(test)]
@@ -105,7 +112,13 @@ mod tests {
             {"participant_uuid": "D1", "user_name": "Dave", "status": "in_waiting_room"},
             {"participant_uuid": "E1", "user_name": "Eve", "status": "in_meeting", "leave_time": "2026-01-01T10:00:00Z"},
         ]));
-        assert_eq!(headcount(&entries), Headcount { count: 2, names: vec!["Alice".into(), "Bob".into()] });
+        assert_eq!(
+            headcount(&entries),
+            Headcount {
+                count: 2,
+                names: vec!["Alice".into(), "Bob".into()]
+            }
+        );
     }
 
     #[test]
@@ -124,7 +137,8 @@ mod tests {
 
     #[test]
     fn odd_field_types_do_not_fail_parsing() {
-        let entries = parse(json!([{"status": null, "user_id": 42, "email": ["x"], "leave_time": ""}]));
+        let entries =
+            parse(json!([{"status": null, "user_id": 42, "email": ["x"], "leave_time": ""}]));
         assert_eq!(entries[0].user_id.as_deref(), Some("42"));
         assert_eq!(entries[0].email, None);
         assert_eq!(headcount(&entries).count, 0);

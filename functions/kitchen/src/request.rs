@@ -26,8 +26,9 @@ pub fn email_from_body(content_type: Option<&str>, body: &[u8]) -> Result<String
             format!("the body must be at most {MAX_BODY_BYTES} bytes"),
         ));
     }
-    let text = std::str::from_utf8(body)
-        .map_err(|_| ApiError::bad_request("unreadable_body", "the body is not valid UTF-8 text"))?;
+    let text = std::str::from_utf8(body).map_err(|_| {
+        ApiError::bad_request("unreadable_body", "the body is not valid UTF-8 text")
+    })?;
     if text.trim().is_empty() {
         return Err(missing_email());
     }
@@ -40,24 +41,42 @@ pub fn email_from_body(content_type: Option<&str>, body: &[u8]) -> Result<String
         Some("application/x-www-form-urlencoded") => from_form(text)?,
         // Firmware that sends no (or a generic) content type: decide by shape.
         None | Some("text/plain") | Some("application/octet-stream") => {
-            if text.trim_start().starts_with('{') { from_json(text)? } else { from_form(text)? }
+            if text.trim_start().starts_with('{') {
+                from_json(text)?
+            } else {
+                from_form(text)?
+            }
         }
         Some(other) => {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
-                format!("send application/x-www-form-urlencoded (email=...) or application/json, not {}", truncate(other, 60)),
+                format!(
+                    "send application/x-www-form-urlencoded (email=...) or application/json, not {}",
+                    truncate(other, 60)
+                ),
             ));
         }
     };
-    validate_email(&raw).map_err(|why| ApiError::bad_request("invalid_email", format!("the email address {why}")))
+    validate_email(&raw)
+        .map_err(|why| ApiError::bad_request("invalid_email", format!("the email address {why}")))
 }
 
 fn missing_email() -> ApiError {
-    ApiError::bad_request("missing_email", "send the recipient as email=<address> (form) or {\"email\": \"<address>\"} (JSON)")
+    ApiError::bad_request(
+        "missing_email",
+        "send the recipient as email=<address> (form) or {\"email\": \"<address>\"} (JSON)",
+    )
 }
 
 fn from_json(text: &str) -> Result<String, ApiError> {
+    // serde would also read a struct from an array (`["a@b.c"]`); only objects are meant.
+    if !text.trim_start().starts_with('{') {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            "the JSON body must be an object like {\"email\": \"<address>\"}",
+        ));
+    }
     match serde_json::from_str::<InviteJson>(text) {
         Ok(v) => Ok(v.email),
         Err(e) if e.is_data() && e.to_string().contains("missing field") => Err(missing_email()),
@@ -65,7 +84,10 @@ fn from_json(text: &str) -> Result<String, ApiError> {
             "invalid_body",
             "the JSON body must be an object with exactly one string field \"email\"",
         )),
-        Err(_) => Err(ApiError::bad_request("unreadable_body", "the body is not valid JSON")),
+        Err(_) => Err(ApiError::bad_request(
+            "unreadable_body",
+            "the body is not valid JSON",
+        )),
     }
 }
 
@@ -84,13 +106,19 @@ fn form_email(text: &str) -> Result<String, ApiError> {
     for (key, value) in form_urlencoded::parse(text.trim().as_bytes()) {
         match key.as_ref() {
             "email" if email.is_some() => {
-                return Err(ApiError::bad_request("duplicate_email", "send exactly one email field"));
+                return Err(ApiError::bad_request(
+                    "duplicate_email",
+                    "send exactly one email field",
+                ));
             }
             "email" => email = Some(value.into_owned()),
             other => {
                 return Err(ApiError::bad_request(
                     "unknown_field",
-                    format!("unexpected form field {:?}; only email is accepted", truncate(other, 40)),
+                    format!(
+                        "unexpected form field {:?}; only email is accepted",
+                        truncate(other, 40)
+                    ),
                 ));
             }
         }
@@ -113,7 +141,10 @@ pub fn validate_email(raw: &str) -> Result<String, &'static str> {
         return Err("has an empty or over-long local part");
     }
     const LOCAL_SPECIALS: &str = ".!#$%&'*+-/=?^_`{|}~";
-    if !local.chars().all(|c| c.is_ascii_alphanumeric() || LOCAL_SPECIALS.contains(c)) {
+    if !local
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || LOCAL_SPECIALS.contains(c))
+    {
         return Err("has a character that is not allowed before the @");
     }
     if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
@@ -143,17 +174,31 @@ pub fn wants_json(headers: &HeaderMap) -> bool {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .any(|m| m.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")))
+        .any(|m| {
+            m.split(';')
+                .next()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+        })
 }
 
 pub fn content_type(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
     let mut values = headers.get_all(header::CONTENT_TYPE).iter();
     let first = values.next();
     if values.next().is_some() {
-        return Err(ApiError::bad_request("duplicate_content_type", "send exactly one Content-Type header"));
+        return Err(ApiError::bad_request(
+            "duplicate_content_type",
+            "send exactly one Content-Type header",
+        ));
     }
     first
-        .map(|v| v.to_str().map_err(|_| ApiError::bad_request("invalid_content_type", "the Content-Type header is not readable")))
+        .map(|v| {
+            v.to_str().map_err(|_| {
+                ApiError::bad_request(
+                    "invalid_content_type",
+                    "the Content-Type header is not readable",
+                )
+            })
+        })
         .transpose()
 }
 
@@ -174,39 +219,93 @@ mod tests {
 
     #[test]
     fn accepts_what_devices_and_clients_send() {
-        assert_eq!(email_from_body(FORM, b"email=alice%40example.com").unwrap(), "alice@example.com");
-        assert_eq!(email_from_body(FORM, b"email=Alice.B+tag@Example.COM\n").unwrap(), "Alice.B+tag@example.com");
-        assert_eq!(email_from_body(FORM, b"email=alice%2Btag%40example.com").unwrap(), "alice+tag@example.com");
-        assert_eq!(email_from_body(JSON, br#"{"email":"bob@example.com"}"#).unwrap(), "bob@example.com");
-        assert_eq!(email_from_body(None, b"email=carol@example.com").unwrap(), "carol@example.com");
-        assert_eq!(email_from_body(None, br#" {"email":"carol@example.com"}"#).unwrap(), "carol@example.com");
+        assert_eq!(
+            email_from_body(FORM, b"email=alice%40example.com").unwrap(),
+            "alice@example.com"
+        );
+        assert_eq!(
+            email_from_body(FORM, b"email=Alice.B+tag@Example.COM\n").unwrap(),
+            "Alice.B+tag@example.com"
+        );
+        assert_eq!(
+            email_from_body(FORM, b"email=alice%2Btag%40example.com").unwrap(),
+            "alice+tag@example.com"
+        );
+        assert_eq!(
+            email_from_body(JSON, br#"{"email":"bob@example.com"}"#).unwrap(),
+            "bob@example.com"
+        );
+        assert_eq!(
+            email_from_body(None, b"email=carol@example.com").unwrap(),
+            "carol@example.com"
+        );
+        assert_eq!(
+            email_from_body(None, br#" {"email":"carol@example.com"}"#).unwrap(),
+            "carol@example.com"
+        );
     }
 
     #[test]
     fn refuses_with_named_problems() {
         assert_eq!(code(FORM, b""), "missing_email");
         assert_eq!(code(FORM, b"mail=alice@example.com"), "unknown_field");
-        assert_eq!(code(FORM, b"email=a@example.com&email=b@example.com"), "duplicate_email");
+        assert_eq!(
+            code(FORM, b"email=a@example.com&email=b@example.com"),
+            "duplicate_email"
+        );
         assert_eq!(code(FORM, b"email=not-an-email"), "invalid_email");
         assert_eq!(code(FORM, b"email=a@b.c%0d%0aBcc:x@y.z"), "invalid_email");
         assert_eq!(code(FORM, b"email=%FF%FE@example.com"), "invalid_email");
         assert_eq!(code(FORM, &[0xff, 0xfe, 0x00]), "unreadable_body");
-        assert_eq!(code(FORM, &vec![b'a'; MAX_BODY_BYTES + 1]), "body_too_large");
+        assert_eq!(
+            code(FORM, &vec![b'a'; MAX_BODY_BYTES + 1]),
+            "body_too_large"
+        );
         assert_eq!(code(JSON, b"{\"email\":"), "unreadable_body");
         assert_eq!(code(JSON, br#"{"email":42}"#), "invalid_body");
-        assert_eq!(code(JSON, br#"{"email":"a@example.com","admin":true}"#), "invalid_body");
+        assert_eq!(
+            code(JSON, br#"{"email":"a@example.com","admin":true}"#),
+            "invalid_body"
+        );
         assert_eq!(code(JSON, br#"{}"#), "missing_email");
-        assert_eq!(code(JSON, "[".repeat(3000).as_bytes()), "unreadable_body");
-        assert_eq!(code(Some("multipart/form-data; boundary=x"), b"--x"), "unsupported_media_type");
+        assert_eq!(code(JSON, "[".repeat(3000).as_bytes()), "invalid_body");
+        assert_eq!(code(JSON, br#"["a@example.com"]"#), "invalid_body");
+        let deep = format!("{}{}", "{\"email\":".repeat(200), "}".repeat(200));
+        assert_eq!(
+            email_from_body(JSON, deep.as_bytes()).unwrap_err().status,
+            400
+        );
+        assert_eq!(
+            code(Some("multipart/form-data; boundary=x"), b"--x"),
+            "unsupported_media_type"
+        );
     }
 
     #[test]
     fn email_rules() {
-        for ok in ["a@example.com", "first.last+tag@sub.example.co.uk", "o'brien@example.ie"] {
+        for ok in [
+            "a@example.com",
+            "first.last+tag@sub.example.co.uk",
+            "o'brien@example.ie",
+        ] {
             assert!(validate_email(ok).is_ok(), "{ok}");
         }
         let long_local = format!("{}@example.com", "a".repeat(65));
-        for bad in ["", "@example.com", "a@", "a@localhost", "a b@example.com", "a@exa mple.com", ".a@example.com", "a..b@example.com", "a@-x.com", "a@x..com", "<script>@x.com", "a@example.com; DROP TABLE", long_local.as_str()] {
+        for bad in [
+            "",
+            "@example.com",
+            "a@",
+            "a@localhost",
+            "a b@example.com",
+            "a@exa mple.com",
+            ".a@example.com",
+            "a..b@example.com",
+            "a@-x.com",
+            "a@x..com",
+            "<script>@x.com",
+            "a@example.com; DROP TABLE",
+            long_local.as_str(),
+        ] {
             assert!(validate_email(bad).is_err(), "{bad}");
         }
     }
@@ -215,7 +314,10 @@ mod tests {
     fn accept_header() {
         let mut h = HeaderMap::new();
         assert!(!wants_json(&h));
-        h.insert(header::ACCEPT, "text/plain, application/json;q=0.9".parse().unwrap());
+        h.insert(
+            header::ACCEPT,
+            "text/plain, application/json;q=0.9".parse().unwrap(),
+        );
         assert!(wants_json(&h));
     }
 }

@@ -7,20 +7,40 @@ pub fn format_rfc3339(t: SystemTime) -> String {
     let secs = t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs() as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// Parses `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`.
 pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
     let b = s.trim().as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
         let part = b.get(r)?;
-        part.iter().all(u8::is_ascii_digit).then(|| part.iter().fold(0i64, |a, d| a * 10 + i64::from(d - b'0')))
+        part.iter()
+            .all(u8::is_ascii_digit)
+            .then(|| part.iter().fold(0i64, |a, d| a * 10 + i64::from(d - b'0')))
     };
-    let (y, mo, d, h, mi, sec) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    let (y, mo, d, h, mi, sec) = (
+        num(0..4)?,
+        num(5..7)?,
+        num(8..10)?,
+        num(11..13)?,
+        num(14..16)?,
+        num(17..19)?,
+    );
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
         return None;
     }
@@ -49,13 +69,18 @@ pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
             if !digits.iter().all(u8::is_ascii_digit) {
                 return None;
             }
-            let v = i64::from(h1 - b'0') * 36_000 + i64::from(h2 - b'0') * 3600 + i64::from(m1 - b'0') * 600 + i64::from(m2 - b'0') * 60;
+            let v = i64::from(h1 - b'0') * 36_000
+                + i64::from(h2 - b'0') * 3600
+                + i64::from(m1 - b'0') * 600
+                + i64::from(m2 - b'0') * 60;
             if *sign == b'+' { v } else { -v }
         }
         _ => return None,
     };
     let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec - offset;
-    u64::try_from(secs).ok().map(|s| UNIX_EPOCH + Duration::new(s, nanos))
+    u64::try_from(secs)
+        .ok()
+        .map(|s| UNIX_EPOCH + Duration::new(s, nanos))
 }
 
 pub fn unix_millis(t: SystemTime) -> u64 {
@@ -95,13 +120,27 @@ mod tests {
         assert_eq!(format_rfc3339(t), "2022-06-06T08:24:09Z");
         assert_eq!(parse_rfc3339("2022-06-06T08:24:09Z"), Some(t));
         assert_eq!(parse_rfc3339("2022-06-06T10:24:09+02:00"), Some(t));
-        assert_eq!(parse_rfc3339("2022-06-06T08:24:09.250Z"), Some(t + Duration::from_millis(250)));
-        assert_eq!(format_rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)), "2000-02-29T00:00:00Z");
+        assert_eq!(
+            parse_rfc3339("2022-06-06T08:24:09.250Z"),
+            Some(t + Duration::from_millis(250))
+        );
+        assert_eq!(
+            format_rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "2000-02-29T00:00:00Z"
+        );
     }
 
     #[test]
     fn rejects_garbage() {
-        for s in ["", "2022-06-06", "2022-13-01T00:00:00Z", "2022-06-06T08:24:09", "2022-06-06T08:24:09+0200", "abcd-ef-ghTij:kl:mnZ", "2022-06-06T08:24:09.Z"] {
+        for s in [
+            "",
+            "2022-06-06",
+            "2022-13-01T00:00:00Z",
+            "2022-06-06T08:24:09",
+            "2022-06-06T08:24:09+0200",
+            "abcd-ef-ghTij:kl:mnZ",
+            "2022-06-06T08:24:09.Z",
+        ] {
             assert_eq!(parse_rfc3339(s), None, "{s}");
         }
     }

@@ -21,7 +21,10 @@ pub struct AccessToken {
 
 impl AccessToken {
     pub fn new(value: Secret, expires_in: Duration) -> Self {
-        Self { value, expires_at: Instant::now() + expires_in }
+        Self {
+            value,
+            expires_at: Instant::now() + expires_in,
+        }
     }
 
     fn usable(&self, now: Instant) -> bool {
@@ -88,7 +91,10 @@ mod tests {
                     .get(|| async {
                         fetches.fetch_add(1, Ordering::SeqCst);
                         tokio::time::sleep(Duration::from_millis(20)).await;
-                        Ok::<_, ()>(AccessToken::new(Secret::new("t"), Duration::from_secs(3599)))
+                        Ok::<_, ()>(AccessToken::new(
+                            Secret::new("t"),
+                            Duration::from_secs(3599),
+                        ))
                     })
                     .await
                     .unwrap()
@@ -106,7 +112,12 @@ mod tests {
         let n = AtomicUsize::new(0);
         let fetch = |ttl: u64| {
             let i = n.fetch_add(1, Ordering::SeqCst);
-            async move { Ok::<_, ()>(AccessToken::new(Secret::new(format!("t{i}")), Duration::from_secs(ttl))) }
+            async move {
+                Ok::<_, ()>(AccessToken::new(
+                    Secret::new(format!("t{i}")),
+                    Duration::from_secs(ttl),
+                ))
+            }
         };
         // A token with less than the margin left is never served from cache.
         let a = cache.get(|| fetch(30)).await.unwrap();
@@ -125,9 +136,19 @@ mod tests {
     #[tokio::test]
     async fn failed_fetch_is_not_cached() {
         let cache = TokenCache::default();
-        assert!(cache.get(|| async { Err::<AccessToken, _>("down") }).await.is_err());
+        assert!(
+            cache
+                .get(|| async { Err::<AccessToken, _>("down") })
+                .await
+                .is_err()
+        );
         let t = cache
-            .get(|| async { Ok::<_, &str>(AccessToken::new(Secret::new("ok"), Duration::from_secs(3599))) })
+            .get(|| async {
+                Ok::<_, &str>(AccessToken::new(
+                    Secret::new("ok"),
+                    Duration::from_secs(3599),
+                ))
+            })
             .await
             .unwrap();
         assert_eq!(t.value.expose(), "ok");

@@ -37,14 +37,21 @@ pub struct Timeouts {
 
 impl Default for Timeouts {
     fn default() -> Self {
-        Self { connect: Duration::from_secs(2), request: Duration::from_secs(3) }
+        Self {
+            connect: Duration::from_secs(2),
+            request: Duration::from_secs(3),
+        }
     }
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ZoomError {
     #[error("Zoom answered {status} (code {code:?}): {message}")]
-    Api { status: u16, code: Option<i64>, message: String },
+    Api {
+        status: u16,
+        code: Option<i64>,
+        message: String,
+    },
     #[error("Zoom rate-limited the request")]
     RateLimited { retry_after: Option<Duration> },
     #[error("Zoom did not answer in time")]
@@ -69,7 +76,10 @@ impl ZoomError {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Api { status, .. } => *status >= 500,
-            Self::RateLimited { .. } | Self::Timeout | Self::Unreachable | Self::InvalidResponse(_) => true,
+            Self::RateLimited { .. }
+            | Self::Timeout
+            | Self::Unreachable
+            | Self::InvalidResponse(_) => true,
             Self::CredentialsRejected(_) => false,
         }
     }
@@ -137,7 +147,12 @@ impl ZoomClient {
             .build()
             .map_err(|e| format!("building the HTTP client failed: {e}"))?;
         let parse = |s: &str| Url::parse(s).map_err(|e| format!("invalid URL {s:?}: {e}"));
-        Ok(Self { http, api_url: parse(&endpoints.api_url)?, oauth_url: parse(&endpoints.oauth_url)?, tokens: TokenCache::default() })
+        Ok(Self {
+            http,
+            api_url: parse(&endpoints.api_url)?,
+            oauth_url: parse(&endpoints.oauth_url)?,
+            tokens: TokenCache::default(),
+        })
     }
 
     /// `POST /chat/users/{tech_user}/messages` → Zoom's message id.
@@ -155,8 +170,19 @@ impl ZoomClient {
     }
 
     /// The room's `join_url` from `GET /meetings/{id}`.
-    pub async fn join_url(&self, creds: &Credentials, meeting_id: &str) -> Result<String, ZoomError> {
-        let meeting: MeetingResponse = self.call(creds, Method::GET, self.api(&["meetings", meeting_id]), None).await?;
+    pub async fn join_url(
+        &self,
+        creds: &Credentials,
+        meeting_id: &str,
+    ) -> Result<String, ZoomError> {
+        let meeting: MeetingResponse = self
+            .call(
+                creds,
+                Method::GET,
+                self.api(&["meetings", meeting_id]),
+                None,
+            )
+            .await?;
         meeting
             .join_url
             .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
@@ -165,7 +191,11 @@ impl ZoomClient {
 
     /// Every live dashboard entry of the meeting, following `next_page_token`.
     /// A meeting that is not running (404/3001) has no one in it.
-    pub async fn live_participants(&self, creds: &Credentials, meeting_id: &str) -> Result<Vec<Participant>, ZoomError> {
+    pub async fn live_participants(
+        &self,
+        creds: &Credentials,
+        meeting_id: &str,
+    ) -> Result<Vec<Participant>, ZoomError> {
         let mut entries = Vec::new();
         let mut seen_tokens = HashSet::new();
         let mut next: Option<String> = None;
@@ -173,7 +203,8 @@ impl ZoomClient {
             let mut url = self.api(&["metrics", "meetings", meeting_id, "participants"]);
             {
                 let mut q = url.query_pairs_mut();
-                q.append_pair("type", "live").append_pair("page_size", "300");
+                q.append_pair("type", "live")
+                    .append_pair("page_size", "300");
                 if let Some(t) = &next {
                     q.append_pair("next_page_token", t);
                 }
@@ -186,11 +217,17 @@ impl ZoomClient {
             entries.extend(page.participants);
             match page.next_page_token.filter(|t| !t.is_empty()) {
                 Some(t) if seen_tokens.insert(t.clone()) => next = Some(t),
-                Some(_) => return Err(ZoomError::InvalidResponse("next_page_token repeated".into())),
+                Some(_) => {
+                    return Err(ZoomError::InvalidResponse(
+                        "next_page_token repeated".into(),
+                    ));
+                }
                 None => return Ok(entries),
             }
         }
-        Err(ZoomError::InvalidResponse(format!("more than {MAX_PAGES} pages of participants")))
+        Err(ZoomError::InvalidResponse(format!(
+            "more than {MAX_PAGES} pages of participants"
+        )))
     }
 
     fn api(&self, segments: &[&str]) -> Url {
@@ -219,12 +256,19 @@ impl ZoomClient {
             .map_err(|e| ZoomError::from_transport(&e))?;
         let status = resp.status();
         let retry_after = retry_after(&resp);
-        let body = resp.bytes().await.map_err(|e| ZoomError::from_transport(&e))?;
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| ZoomError::from_transport(&e))?;
         if status == StatusCode::TOO_MANY_REQUESTS {
             return Err(ZoomError::RateLimited { retry_after });
         }
         if status.is_server_error() {
-            return Err(ZoomError::Api { status: status.as_u16(), code: None, message: "the token endpoint failed".into() });
+            return Err(ZoomError::Api {
+                status: status.as_u16(),
+                code: None,
+                message: "the token endpoint failed".into(),
+            });
         }
         if !status.is_success() {
             let why = serde_json::from_slice::<OAuthErrorBody>(&body)
@@ -234,8 +278,8 @@ impl ZoomClient {
             tracing::error!(status = status.as_u16(), error = %why, "Zoom refused to issue a token");
             return Err(ZoomError::CredentialsRejected(why));
         }
-        let token: TokenResponse =
-            serde_json::from_slice(&body).map_err(|_| ZoomError::InvalidResponse("unreadable token response".into()))?;
+        let token: TokenResponse = serde_json::from_slice(&body)
+            .map_err(|_| ZoomError::InvalidResponse("unreadable token response".into()))?;
         if token.access_token.is_empty() {
             return Err(ZoomError::InvalidResponse("empty access_token".into()));
         }
@@ -256,11 +300,17 @@ impl ZoomClient {
         let mut retried = false;
         loop {
             let token = self.token(creds).await?;
-            let mut req = self.http.request(method.clone(), url.clone()).bearer_auth(token.value.expose());
+            let mut req = self
+                .http
+                .request(method.clone(), url.clone())
+                .bearer_auth(token.value.expose());
             if let Some(b) = body {
                 req = req.json(b);
             }
-            let resp = req.send().await.map_err(|e| ZoomError::from_transport(&e))?;
+            let resp = req
+                .send()
+                .await
+                .map_err(|e| ZoomError::from_transport(&e))?;
             let status = resp.status();
             if status == StatusCode::UNAUTHORIZED && !retried {
                 tracing::info!("Zoom rejected the cached token; fetching a new one");
@@ -269,9 +319,16 @@ impl ZoomClient {
                 continue;
             }
             let retry_after = retry_after(&resp);
-            let bytes = resp.bytes().await.map_err(|e| ZoomError::from_transport(&e))?;
+            let bytes = resp
+                .bytes()
+                .await
+                .map_err(|e| ZoomError::from_transport(&e))?;
             if status == StatusCode::TOO_MANY_REQUESTS {
-                tracing::warn!(path = url.path(), retry_after_s = retry_after.map(|d| d.as_secs()), "Zoom rate limit");
+                tracing::warn!(
+                    path = url.path(),
+                    retry_after_s = retry_after.map(|d| d.as_secs()),
+                    "Zoom rate limit"
+                );
                 return Err(ZoomError::RateLimited { retry_after });
             }
             if !status.is_success() {
@@ -284,8 +341,13 @@ impl ZoomClient {
                 tracing::warn!(path = url.path(), error = %err, "Zoom call failed");
                 return Err(err);
             }
-            return serde_json::from_slice(&bytes)
-                .map_err(|e| ZoomError::InvalidResponse(format!("{} response: {}", url.path(), e.classify_name())));
+            return serde_json::from_slice(&bytes).map_err(|e| {
+                ZoomError::InvalidResponse(format!(
+                    "{} response: {}",
+                    url.path(),
+                    e.classify_name()
+                ))
+            });
         }
     }
 }
@@ -306,7 +368,11 @@ impl ClassifyName for serde_json::Error {
 }
 
 fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
-    let value = resp.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    let value = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?;
     parse_retry_after(value, SystemTime::now())
 }
 
@@ -317,7 +383,9 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     if let Ok(secs) = v.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
-    let when = httpdate::parse_http_date(v).ok().or_else(|| crate::time::parse_rfc3339(v))?;
+    let when = httpdate::parse_http_date(v)
+        .ok()
+        .or_else(|| crate::time::parse_rfc3339(v))?;
     Some(when.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
@@ -332,9 +400,18 @@ mod tests {
         let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         assert_eq!(parse_retry_after(" 7 ", now), Some(Duration::from_secs(7)));
         // 1700000000 = Tue, 14 Nov 2023 22:13:20 GMT
-        assert_eq!(parse_retry_after("Tue, 14 Nov 2023 22:14:20 GMT", now), Some(Duration::from_secs(60)));
-        assert_eq!(parse_retry_after("2023-11-14T23:13:20Z", now), Some(Duration::from_secs(3600)));
-        assert_eq!(parse_retry_after("2020-01-01T00:00:00Z", now), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("Tue, 14 Nov 2023 22:14:20 GMT", now),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            parse_retry_after("2023-11-14T23:13:20Z", now),
+            Some(Duration::from_secs(3600))
+        );
+        assert_eq!(
+            parse_retry_after("2020-01-01T00:00:00Z", now),
+            Some(Duration::ZERO)
+        );
         assert_eq!(parse_retry_after("soon", now), None);
         assert_eq!(parse_retry_after("-5", now), None);
     }

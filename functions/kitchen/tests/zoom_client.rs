@@ -19,17 +19,28 @@ async fn one_token_serves_many_calls() {
     let (sim, zoom) = setup().await;
     let creds = credentials();
     for _ in 0..20 {
-        assert_eq!(headcount(&zoom.live_participants(&creds, ROOM).await.unwrap()).count, 3);
+        assert_eq!(
+            headcount(&zoom.live_participants(&creds, ROOM).await.unwrap()).count,
+            3
+        );
     }
-    zoom.send_chat_message(&creds, BOT, "alice@example.com", "hi").await.unwrap();
+    zoom.send_chat_message(&creds, BOT, "alice@example.com", "hi")
+        .await
+        .unwrap();
     let s = sim.sim.stats();
-    assert_eq!((s.token_requests, s.dashboard_requests, s.chat_delivered), (1, 20, 1));
+    assert_eq!(
+        (s.token_requests, s.dashboard_requests, s.chat_delivered),
+        (1, 20, 1)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_first_calls_fetch_one_token() {
     let (sim, zoom) = setup().await;
-    let (zoom, creds) = (std::sync::Arc::new(zoom), std::sync::Arc::new(credentials()));
+    let (zoom, creds) = (
+        std::sync::Arc::new(zoom),
+        std::sync::Arc::new(credentials()),
+    );
     let mut calls = tokio::task::JoinSet::new();
     for _ in 0..16 {
         let (zoom, creds) = (zoom.clone(), creds.clone());
@@ -64,16 +75,35 @@ async fn revoked_token_is_refetched_once_and_the_call_retried_once() {
     let n = zoom.live_participants(&creds, ROOM).await.unwrap();
     assert_eq!(headcount(&n).count, 3);
     let s = sim.sim.stats();
-    assert_eq!((s.token_requests, s.dashboard_requests, s.unauthorized), (2, 3, 1));
+    assert_eq!(
+        (s.token_requests, s.dashboard_requests, s.unauthorized),
+        (2, 3, 1)
+    );
 }
 
 #[tokio::test]
 async fn persistent_401_fails_after_one_retry() {
     let (sim, zoom) = setup().await;
     let body = json!({"code": 124, "message": "Invalid access token."});
-    sim.sim.set_sticky_fault(Endpoint::Dashboard, Some(Fault::Status { status: 401, body }));
-    let err = zoom.live_participants(&credentials(), ROOM).await.unwrap_err();
-    assert!(matches!(err, ZoomError::Api { status: 401, code: Some(124), .. }), "{err:?}");
+    sim.sim.set_sticky_fault(
+        Endpoint::Dashboard,
+        Some(Fault::Status { status: 401, body }),
+    );
+    let err = zoom
+        .live_participants(&credentials(), ROOM)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ZoomError::Api {
+                status: 401,
+                code: Some(124),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     let s = sim.sim.stats();
     assert_eq!((s.token_requests, s.dashboard_requests), (2, 2));
 }
@@ -82,44 +112,90 @@ async fn persistent_401_fails_after_one_retry() {
 async fn rate_limit_in_seconds_and_as_a_date_is_not_retried() {
     let (sim, zoom) = setup().await;
     let creds = credentials();
-    sim.sim.push_fault(Endpoint::Dashboard, Fault::RateLimit { retry_after: Some("7".into()) });
+    sim.sim.push_fault(
+        Endpoint::Dashboard,
+        Fault::RateLimit {
+            retry_after: Some("7".into()),
+        },
+    );
     let err = zoom.live_participants(&creds, ROOM).await.unwrap_err();
-    assert!(matches!(err, ZoomError::RateLimited { retry_after: Some(d) } if d == Duration::from_secs(7)), "{err:?}");
+    assert!(
+        matches!(err, ZoomError::RateLimited { retry_after: Some(d) } if d == Duration::from_secs(7)),
+        "{err:?}"
+    );
 
     let at = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(120));
-    sim.sim.push_fault(Endpoint::Chat, Fault::RateLimit { retry_after: Some(at) });
-    let err = zoom.send_chat_message(&creds, BOT, "alice@example.com", "hi").await.unwrap_err();
-    let ZoomError::RateLimited { retry_after: Some(d) } = err else { panic!("{err:?}") };
+    sim.sim.push_fault(
+        Endpoint::Chat,
+        Fault::RateLimit {
+            retry_after: Some(at),
+        },
+    );
+    let err = zoom
+        .send_chat_message(&creds, BOT, "alice@example.com", "hi")
+        .await
+        .unwrap_err();
+    let ZoomError::RateLimited {
+        retry_after: Some(d),
+    } = err
+    else {
+        panic!("{err:?}")
+    };
     assert!((110..=120).contains(&d.as_secs()), "{d:?}");
 
-    sim.sim.push_fault(Endpoint::Dashboard, Fault::RateLimit { retry_after: None });
-    assert!(matches!(zoom.live_participants(&creds, ROOM).await, Err(ZoomError::RateLimited { retry_after: None })));
+    sim.sim
+        .push_fault(Endpoint::Dashboard, Fault::RateLimit { retry_after: None });
+    assert!(matches!(
+        zoom.live_participants(&creds, ROOM).await,
+        Err(ZoomError::RateLimited { retry_after: None })
+    ));
     let s = sim.sim.stats();
-    assert_eq!((s.dashboard_requests, s.chat_requests, s.rate_limited), (2, 1, 3), "429 must never be retried");
+    assert_eq!(
+        (s.dashboard_requests, s.chat_requests, s.rate_limited),
+        (2, 1, 3),
+        "429 must never be retried"
+    );
 }
 
 #[tokio::test]
 async fn server_errors_and_slow_or_hung_upstreams() {
     let (sim, zoom) = setup().await;
     let creds = credentials();
-    sim.sim.push_fault(Endpoint::Dashboard, Fault::Status { status: 503, body: json!({"code": 503, "message": "busy"}) });
+    sim.sim.push_fault(
+        Endpoint::Dashboard,
+        Fault::Status {
+            status: 503,
+            body: json!({"code": 503, "message": "busy"}),
+        },
+    );
     let err = zoom.live_participants(&creds, ROOM).await.unwrap_err();
     assert!(matches!(err, ZoomError::Api { status: 503, .. }) && err.is_transient());
 
-    sim.sim.push_fault(Endpoint::Dashboard, Fault::Delay { ms: 1500 });
+    sim.sim
+        .push_fault(Endpoint::Dashboard, Fault::Delay { ms: 1500 });
     let started = std::time::Instant::now();
-    assert!(matches!(zoom.live_participants(&creds, ROOM).await, Err(ZoomError::Timeout)));
+    assert!(matches!(
+        zoom.live_participants(&creds, ROOM).await,
+        Err(ZoomError::Timeout)
+    ));
     assert!(started.elapsed() < Duration::from_millis(1200));
 
     sim.sim.push_fault(Endpoint::Chat, Fault::Hang);
-    assert!(matches!(zoom.send_chat_message(&creds, BOT, "alice@example.com", "hi").await, Err(ZoomError::Timeout)));
+    assert!(matches!(
+        zoom.send_chat_message(&creds, BOT, "alice@example.com", "hi")
+            .await,
+        Err(ZoomError::Timeout)
+    ));
 
     sim.sim.push_fault(Endpoint::Dashboard, Fault::Drop);
     let err = zoom.live_participants(&creds, ROOM).await.unwrap_err();
     assert!(err.is_transient(), "{err:?}");
 
     // And it recovers once Zoom does.
-    assert_eq!(headcount(&zoom.live_participants(&creds, ROOM).await.unwrap()).count, 3);
+    assert_eq!(
+        headcount(&zoom.live_participants(&creds, ROOM).await.unwrap()).count,
+        3
+    );
 }
 
 #[tokio::test]
@@ -127,9 +203,20 @@ async fn token_endpoint_failures() {
     let (sim, zoom) = setup().await;
     let mut bad = credentials();
     bad.client_id = "wrong".into();
-    assert!(matches!(zoom.live_participants(&bad, ROOM).await, Err(ZoomError::CredentialsRejected(ref why)) if why == "invalid_client"));
-    sim.sim.push_fault(Endpoint::Token, Fault::Status { status: 500, body: json!({}) });
-    let err = zoom.live_participants(&credentials(), ROOM).await.unwrap_err();
+    assert!(
+        matches!(zoom.live_participants(&bad, ROOM).await, Err(ZoomError::CredentialsRejected(ref why)) if why == "invalid_client")
+    );
+    sim.sim.push_fault(
+        Endpoint::Token,
+        Fault::Status {
+            status: 500,
+            body: json!({}),
+        },
+    );
+    let err = zoom
+        .live_participants(&credentials(), ROOM)
+        .await
+        .unwrap_err();
     assert!(err.is_transient(), "{err:?}");
     assert_eq!(sim.sim.stats().dashboard_requests, 0);
 }
@@ -162,21 +249,62 @@ async fn pagination_rejoins_and_waiting_room() {
 async fn meeting_not_running_counts_zero() {
     let (sim, zoom) = setup().await;
     sim.sim.set_meeting_running(ROOM, false);
-    assert!(zoom.live_participants(&credentials(), ROOM).await.unwrap().is_empty());
+    assert!(
+        zoom.live_participants(&credentials(), ROOM)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
 async fn chat_recipients_unknown_and_not_contacts() {
     let (sim, zoom) = setup().await;
     let creds = credentials();
-    let err = zoom.send_chat_message(&creds, BOT, "nobody@example.com", "hi").await.unwrap_err();
-    assert!(matches!(err, ZoomError::Api { status: 404, code: Some(1001), .. }), "{err:?}");
-    let err = zoom.send_chat_message(&creds, BOT, "stranger@example.com", "hi").await.unwrap_err();
-    assert!(matches!(err, ZoomError::Api { status: 400, code: Some(5301), .. }), "{err:?}");
-    let id = zoom.send_chat_message(&creds, BOT, "alice@example.com", "join: https://x").await.unwrap();
+    let err = zoom
+        .send_chat_message(&creds, BOT, "nobody@example.com", "hi")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ZoomError::Api {
+                status: 404,
+                code: Some(1001),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let err = zoom
+        .send_chat_message(&creds, BOT, "stranger@example.com", "hi")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ZoomError::Api {
+                status: 400,
+                code: Some(5301),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let id = zoom
+        .send_chat_message(&creds, BOT, "alice@example.com", "join: https://x")
+        .await
+        .unwrap();
     let sent = sim.sim.messages();
     assert_eq!(sent.len(), 1);
-    assert_eq!((sent[0].to_contact.as_str(), sent[0].message.as_str(), sent[0].id.as_str()), ("alice@example.com", "join: https://x", id.as_str()));
+    assert_eq!(
+        (
+            sent[0].to_contact.as_str(),
+            sent[0].message.as_str(),
+            sent[0].id.as_str()
+        ),
+        ("alice@example.com", "join: https://x", id.as_str())
+    );
 }
 
 #[tokio::test]
@@ -184,6 +312,9 @@ async fn join_url_comes_from_the_meeting() {
     let (_sim, zoom) = setup().await;
     let url = zoom.join_url(&credentials(), ROOM).await.unwrap();
     assert!(url.starts_with("https://") && url.contains(ROOM), "{url}");
-    let err = zoom.join_url(&credentials(), "99999999999").await.unwrap_err();
+    let err = zoom
+        .join_url(&credentials(), "99999999999")
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some(3001));
 }

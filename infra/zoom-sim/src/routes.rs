@@ -120,15 +120,23 @@ fn ok() -> Response {
     json_response(StatusCode::OK, json!({"ok": true}))
 }
 
+/// A bad admin request body (answered 400 `{"error": ...}`).
+struct BadRequest(String);
+
+impl IntoResponse for BadRequest {
+    fn into_response(self) -> Response {
+        admin_error(StatusCode::BAD_REQUEST, self.0)
+    }
+}
+
 /// Parses an admin JSON body; an empty body is parsed as `{}`.
-fn parse_admin<T: DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
+fn parse_admin<T: DeserializeOwned>(body: &Bytes) -> Result<T, BadRequest> {
     let raw: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
         b"{}"
     } else {
         body
     };
-    serde_json::from_slice(raw)
-        .map_err(|e| admin_error(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
+    serde_json::from_slice(raw).map_err(|e| BadRequest(format!("invalid JSON body: {e}")))
 }
 
 fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
@@ -162,7 +170,8 @@ fn drop_connection(conn: Conn) -> Response {
         None => {
             // No connection handle (router served by foreign code): announce a
             // body that never comes, so hyper aborts the connection mid-response.
-            let mut resp = Response::new(Body::empty());
+            // (A streamed body has no exact size, so hyper keeps our Content-Length.)
+            let mut resp = Response::new(Body::from_stream(Body::empty().into_data_stream()));
             *resp.status_mut() = StatusCode::OK;
             resp.headers_mut()
                 .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -684,7 +693,7 @@ struct FaultBody {
 async fn admin_fault(State(sim): State<Sim>, body: Bytes) -> Response {
     let req: FaultBody = match parse_admin(&body) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(bad) => return bad.into_response(),
     };
     if let Some(Fault::Status { status, .. }) = &req.fault
         && StatusCode::from_u16(*status).is_err()
@@ -720,7 +729,7 @@ async fn admin_fault_clear(State(sim): State<Sim>, body: Bytes) -> Response {
             sim.clear_faults(req.endpoint);
             ok()
         }
-        Err(resp) => resp,
+        Err(bad) => bad.into_response(),
     }
 }
 
@@ -740,7 +749,7 @@ async fn admin_token_ttl(State(sim): State<Sim>, body: Bytes) -> Response {
             sim.set_token_ttl(req.secs);
             ok()
         }
-        Err(resp) => resp,
+        Err(bad) => bad.into_response(),
     }
 }
 
@@ -755,7 +764,7 @@ async fn admin_latency(State(sim): State<Sim>, body: Bytes) -> Response {
             sim.set_latency(Duration::from_millis(req.ms));
             ok()
         }
-        Err(resp) => resp,
+        Err(bad) => bad.into_response(),
     }
 }
 
@@ -798,7 +807,7 @@ async fn admin_running(
             sim.set_meeting_running(&meeting_id, req.running);
             ok()
         }
-        Err(resp) => resp,
+        Err(bad) => bad.into_response(),
     }
 }
 
@@ -815,14 +824,14 @@ async fn admin_users(State(sim): State<Sim>, body: Bytes) -> Response {
             sim.add_user(&req.email, req.is_contact);
             ok()
         }
-        Err(resp) => resp,
+        Err(bad) => bad.into_response(),
     }
 }
 
 async fn admin_join(State(sim): State<Sim>, body: Bytes) -> Response {
     let spec: JoinSpec = match parse_admin(&body) {
         Ok(s) => s,
-        Err(resp) => return resp,
+        Err(bad) => return bad.into_response(),
     };
     if spec.name.trim().is_empty() {
         return admin_error(StatusCode::BAD_REQUEST, "\"name\" is required");
@@ -833,7 +842,7 @@ async fn admin_join(State(sim): State<Sim>, body: Bytes) -> Response {
 async fn admin_leave(State(sim): State<Sim>, body: Bytes) -> Response {
     let spec: LeaveSpec = match parse_admin(&body) {
         Ok(s) => s,
-        Err(resp) => return resp,
+        Err(bad) => return bad.into_response(),
     };
     if spec.name.is_none() && spec.email.is_none() {
         return admin_error(StatusCode::BAD_REQUEST, "\"name\" or \"email\" is required");
@@ -861,7 +870,7 @@ async fn admin_webhook_target(State(sim): State<Sim>, body: Bytes) -> Response {
             sim.set_webhook_target(req.url, req.secret);
             ok()
         }
-        Err(resp) => resp,
+        Err(bad) => bad.into_response(),
     }
 }
 
@@ -875,7 +884,7 @@ struct WebhookSendBody {
 async fn admin_webhook_send(State(sim): State<Sim>, body: Bytes) -> Response {
     let req: WebhookSendBody = match parse_admin(&body) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(bad) => return bad.into_response(),
     };
     match sim.deliver_webhook(&req.event, req.object).await {
         Some(delivery) => json_response(StatusCode::OK, json!(delivery)),

@@ -330,13 +330,20 @@ impl State {
         m.running = running;
     }
 
-    /// A meeting by numeric id or by UUID.
+    /// A meeting by numeric id or by UUID (a UUID may arrive double-encoded,
+    /// as Zoom requires for UUIDs containing `/`).
     pub fn meeting(&self, id_or_uuid: &str) -> Option<Meeting> {
         let inner = self.lock();
+        let decoded = util::percent_decode(id_or_uuid);
         inner
             .meetings
             .get(id_or_uuid)
-            .or_else(|| inner.meetings.values().find(|m| m.uuid == id_or_uuid))
+            .or_else(|| {
+                inner
+                    .meetings
+                    .values()
+                    .find(|m| m.uuid == id_or_uuid || Some(&m.uuid) == decoded.as_ref())
+            })
             .cloned()
     }
 

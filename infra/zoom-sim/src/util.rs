@@ -174,6 +174,27 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     )
 }
 
+/// One round of percent-decoding; `None` if there is nothing to decode or it is malformed.
+pub(crate) fn percent_decode(s: &str) -> Option<String> {
+    if !s.contains('%') {
+        return None;
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 pub(crate) fn minutes_ago(now: SystemTime, minutes: u64) -> SystemTime {
     now.checked_sub(Duration::from_secs(minutes * 60))
         .unwrap_or(now)
@@ -203,5 +224,8 @@ mod tests {
         let s = stable_alnum("pwd", "85746065432", 32);
         assert_eq!(s.len(), 32);
         assert!(s.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_eq!(percent_decode("a%2Fb%3D%3D").as_deref(), Some("a/b=="));
+        assert_eq!(percent_decode("plain"), None);
+        assert_eq!(percent_decode("bad%2"), None);
     }
 }

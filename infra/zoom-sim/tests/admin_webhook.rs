@@ -92,7 +92,10 @@ async fn admin_endpoints_drive_the_sim() {
     .await;
     assert_eq!(s, StatusCode::OK);
     for _ in 0..2 {
-        assert_eq!(api_get(&c, &dash, &tok).await.0, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            api_get(&c, &dash, &tok).await.0,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
     }
     assert_eq!(api_get(&c, &dash, &tok).await.0, StatusCode::OK);
     admin(
@@ -102,11 +105,23 @@ async fn admin_endpoints_drive_the_sim() {
         json!({"endpoint": "meeting", "fault": {"kind": "rate_limit", "retry_after": "1"}, "sticky": true}),
     )
     .await;
-    assert_eq!(api_get(&c, &meeting, &tok).await.0, StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(api_get(&c, &meeting, &tok).await.0, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        api_get(&c, &meeting, &tok).await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        api_get(&c, &meeting, &tok).await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
     admin(&c, &h, "fault/clear", json!({})).await;
     assert_eq!(api_get(&c, &meeting, &tok).await.0, StatusCode::OK);
-    let (s, _) = admin(&c, &h, "fault", json!({"endpoint": "nope", "fault": {"kind": "hang"}})).await;
+    let (s, _) = admin(
+        &c,
+        &h,
+        "fault",
+        json!({"endpoint": "nope", "fault": {"kind": "hang"}}),
+    )
+    .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let r = c
         .post(format!("{}/_sim/fault", h.base_url))
@@ -134,15 +149,27 @@ async fn admin_endpoints_drive_the_sim() {
 
     // Participants and running state.
     let r = c
-        .put(format!("{}/_sim/participants/{DEMO_MEETING_ID}", h.base_url))
+        .put(format!(
+            "{}/_sim/participants/{DEMO_MEETING_ID}",
+            h.base_url
+        ))
         .json(&json!([{"user_name": "Solo", "status": "in_meeting", "participant_uuid": "U1"}]))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let (_, v) = api_get(&c, &dash, &tok).await;
-    assert_eq!(v["participants"], json!([{"user_name": "Solo", "status": "in_meeting", "participant_uuid": "U1"}]));
-    admin(&c, &h, &format!("running/{DEMO_MEETING_ID}"), json!({"running": false})).await;
+    assert_eq!(
+        v["participants"],
+        json!([{"user_name": "Solo", "status": "in_meeting", "participant_uuid": "U1"}])
+    );
+    admin(
+        &c,
+        &h,
+        &format!("running/{DEMO_MEETING_ID}"),
+        json!({"running": false}),
+    )
+    .await;
     let (s, v) = api_get(&c, &dash, &tok).await;
     assert_eq!((s, v["code"].clone()), (StatusCode::NOT_FOUND, json!(3001)));
     let (_, v) = api_get(&c, &meeting, &tok).await;
@@ -156,9 +183,21 @@ async fn admin_endpoints_drive_the_sim() {
             .json(&json!({"message": "hello", "to_contact": to}))
             .send()
     };
-    assert_eq!(send("dora@example.com").await.unwrap().status(), StatusCode::NOT_FOUND);
-    admin(&c, &h, "users", json!({"email": "dora@example.com", "is_contact": true})).await;
-    assert_eq!(send("dora@example.com").await.unwrap().status(), StatusCode::CREATED);
+    assert_eq!(
+        send("dora@example.com").await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    admin(
+        &c,
+        &h,
+        "users",
+        json!({"email": "dora@example.com", "is_contact": true}),
+    )
+    .await;
+    assert_eq!(
+        send("dora@example.com").await.unwrap().status(),
+        StatusCode::CREATED
+    );
     let msgs: Value = c
         .get(format!("{}/_sim/messages", h.base_url))
         .send()
@@ -194,13 +233,19 @@ async fn admin_endpoints_drive_the_sim() {
         .unwrap();
     assert_eq!(v["expires_in"], 0);
     let expired = v["access_token"].as_str().unwrap();
-    assert_eq!(api_get(&c, &meeting, expired).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        api_get(&c, &meeting, expired).await.0,
+        StatusCode::UNAUTHORIZED
+    );
 
     // Revoke.
     assert_eq!(api_get(&c, &meeting, &tok).await.0, StatusCode::OK);
     admin(&c, &h, "revoke", json!({})).await;
     let (s, v) = api_get(&c, &meeting, &tok).await;
-    assert_eq!((s, v["code"].clone()), (StatusCode::UNAUTHORIZED, json!(124)));
+    assert_eq!(
+        (s, v["code"].clone()),
+        (StatusCode::UNAUTHORIZED, json!(124))
+    );
 }
 
 #[derive(Clone, Default)]
@@ -209,12 +254,17 @@ struct Receiver {
     secret: String,
 }
 
-async fn receive(State(rx): State<Receiver>, headers: HeaderMap, body: Bytes) -> (AxStatus, String) {
+async fn receive(
+    State(rx): State<Receiver>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (AxStatus, String) {
     rx.got.lock().unwrap().push((headers, body.clone()));
     let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     if v["event"] == "endpoint.url_validation" {
         let plain = v["payload"]["plainToken"].as_str().unwrap_or("");
-        let answer = json!({"plainToken": plain, "encryptedToken": hmac_hex(&rx.secret, plain.as_bytes())});
+        let answer =
+            json!({"plainToken": plain, "encryptedToken": hmac_hex(&rx.secret, plain.as_bytes())});
         return (AxStatus::OK, answer.to_string());
     }
     (AxStatus::OK, String::new())
@@ -228,7 +278,9 @@ async fn spawn_receiver(secret: &str) -> (Receiver, String) {
     let app = axum::Router::new()
         .route("/zoom/webhook", post(receive))
         .with_state(rx.clone());
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .unwrap();
     let url = format!("http://{}/zoom/webhook", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
     (rx, url)
@@ -239,7 +291,8 @@ async fn join_and_leave_deliver_signed_webhooks() {
     let secret = "whsec-test";
     let (rx, url) = spawn_receiver(secret).await;
     let h = Sim::demo().spawn().await;
-    h.sim.set_webhook_target(Some(url.clone()), Some(secret.into()));
+    h.sim
+        .set_webhook_target(Some(url.clone()), Some(secret.into()));
     let c = client();
 
     let (s, ev) = admin(
@@ -252,7 +305,10 @@ async fn join_and_leave_deliver_signed_webhooks() {
     assert_eq!(s, StatusCode::OK, "{ev}");
     assert_eq!(ev["event"], "meeting.participant_joined");
     assert_eq!(ev["webhook"]["status"], 200);
-    let erin_uuid = ev["participant"]["participant_uuid"].as_str().unwrap().to_owned();
+    let erin_uuid = ev["participant"]["participant_uuid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     {
         let got = rx.got.lock().unwrap();
@@ -283,7 +339,9 @@ async fn join_and_leave_deliver_signed_webhooks() {
         let obj = &v["payload"]["object"];
         assert_eq!(obj["id"], DEMO_MEETING_ID);
         assert_eq!(obj["topic"], "Coffee Kitchen");
-        assert!(obj["uuid"].is_string() && obj["host_id"].is_string() && obj["start_time"].is_string());
+        assert!(
+            obj["uuid"].is_string() && obj["host_id"].is_string() && obj["start_time"].is_string()
+        );
         let p = &obj["participant"];
         assert_eq!(p["user_name"], "Erin Example");
         assert_eq!(p["email"], "erin@example.com");
@@ -300,7 +358,11 @@ async fn join_and_leave_deliver_signed_webhooks() {
     let (_, v) = api_get(&c, &dash, &tok).await;
     let entries = v["participants"].as_array().unwrap();
     assert_eq!(entries.len(), 6);
-    assert!(entries.iter().any(|e| e["email"] == "erin@example.com" && e.get("leave_time").is_none()));
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["email"] == "erin@example.com" && e.get("leave_time").is_none())
+    );
 
     // Leave by email.
     let (s, ev) = admin(&c, &h, "leave", json!({"email": "ERIN@example.com"})).await;
@@ -313,7 +375,10 @@ async fn join_and_leave_deliver_signed_webhooks() {
         let v: Value = serde_json::from_slice(&got[1].1).unwrap();
         assert_eq!(v["event"], "meeting.participant_left");
         assert!(v["payload"]["object"]["participant"]["leave_time"].is_string());
-        assert_eq!(v["payload"]["object"]["participant"]["participant_uuid"], erin_uuid.as_str());
+        assert_eq!(
+            v["payload"]["object"]["participant"]["participant_uuid"],
+            erin_uuid.as_str()
+        );
     }
     let (s, _) = admin(&c, &h, "leave", json!({"email": "erin@example.com"})).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
@@ -342,11 +407,13 @@ async fn join_and_leave_deliver_signed_webhooks() {
     // URL validation round trip.
     let (_, v) = admin(&c, &h, "webhook/validate", json!({})).await;
     assert_eq!(v, json!({"ok": true}));
-    h.sim.set_webhook_target(Some(url), Some("other-secret".into()));
+    h.sim
+        .set_webhook_target(Some(url), Some("other-secret".into()));
     assert!(h.sim.validate_webhook_endpoint().await.is_err());
 
     // Unreachable target: the participant still joins, the failure is reported.
-    h.sim.set_webhook_target(Some("http://127.0.0.1:1/x".into()), Some(secret.into()));
+    h.sim
+        .set_webhook_target(Some("http://127.0.0.1:1/x".into()), Some(secret.into()));
     let (_, ev) = admin(&c, &h, "join", json!({"name": "Finn"})).await;
     assert!(ev["webhook"]["error"].is_string());
     assert_eq!(h.sim.participants(DEMO_MEETING_ID).len(), 8);

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use zoom_sim::{
-    DEMO_ACCOUNT_ID, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_MEETING_ID, DEMO_TECH_USER,
-    Endpoint, Fault, Sim, SimConfig, SimHandle,
+    DEMO_ACCOUNT_ID, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_MEETING_ID, DEMO_TECH_USER, Endpoint,
+    Fault, Sim, SimConfig, SimHandle,
 };
 
 fn client() -> Client {
@@ -33,10 +33,7 @@ async fn token(c: &Client, h: &SimHandle) -> String {
         .expect("token request");
     assert_eq!(r.status(), StatusCode::OK);
     let v: Value = r.json().await.expect("token json");
-    v["access_token"]
-        .as_str()
-        .expect("access_token")
-        .to_owned()
+    v["access_token"].as_str().expect("access_token").to_owned()
 }
 
 async fn get(c: &Client, url: &str, tok: &str) -> (StatusCode, Value) {
@@ -50,7 +47,13 @@ async fn get(c: &Client, url: &str, tok: &str) -> (StatusCode, Value) {
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-async fn chat(c: &Client, h: &SimHandle, tok: &str, user: &str, body: Value) -> (StatusCode, Value) {
+async fn chat(
+    c: &Client,
+    h: &SimHandle,
+    tok: &str,
+    user: &str,
+    body: Value,
+) -> (StatusCode, Value) {
     let r = c
         .post(format!("{}/chat/users/{user}/messages", h.api_url()))
         .bearer_auth(tok)
@@ -130,7 +133,10 @@ async fn issues_tokens_and_rejects_bad_credentials() {
 
     let no_auth = c.post(token_url(&h, DEMO_ACCOUNT_ID)).send().await.unwrap();
     assert_eq!(no_auth.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(no_auth.json::<Value>().await.unwrap()["error"], "invalid_client");
+    assert_eq!(
+        no_auth.json::<Value>().await.unwrap()["error"],
+        "invalid_client"
+    );
 
     let bad_account = c
         .post(token_url(&h, "someone-else"))
@@ -139,7 +145,10 @@ async fn issues_tokens_and_rejects_bad_credentials() {
         .await
         .unwrap();
     assert_eq!(bad_account.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(bad_account.json::<Value>().await.unwrap()["error"], "invalid_request");
+    assert_eq!(
+        bad_account.json::<Value>().await.unwrap()["error"],
+        "invalid_request"
+    );
 
     let bad_grant = c
         .post(format!(
@@ -151,7 +160,10 @@ async fn issues_tokens_and_rejects_bad_credentials() {
         .await
         .unwrap();
     assert_eq!(bad_grant.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(bad_grant.json::<Value>().await.unwrap()["error"], "invalid_request");
+    assert_eq!(
+        bad_grant.json::<Value>().await.unwrap()["error"],
+        "invalid_request"
+    );
 
     assert_eq!(h.sim.stats().token_requests, 6);
 }
@@ -162,7 +174,11 @@ async fn api_calls_need_a_valid_token() {
     let c = client();
     let invalid = json!({"code": 124, "message": "Invalid access token."});
 
-    let r = c.get(meeting_url(&h, DEMO_MEETING_ID)).send().await.unwrap();
+    let r = c
+        .get(meeting_url(&h, DEMO_MEETING_ID))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(r.json::<Value>().await.unwrap(), invalid);
 
@@ -242,7 +258,11 @@ async fn meeting_object_follows_the_spec() {
 
     // Also reachable by UUID.
     let uuid = m["uuid"].as_str().unwrap().to_owned();
-    let by_uuid = format!("{}/metrics/meetings/{}/participants", h.api_url(), uuid.replace('+', "%2B").replace('/', "%2F"));
+    let by_uuid = format!(
+        "{}/metrics/meetings/{}/participants",
+        h.api_url(),
+        uuid.replace('+', "%2B").replace('/', "%2F")
+    );
     let (s, _) = get(&c, &by_uuid, &tok).await;
     assert_eq!(s, StatusCode::OK);
 
@@ -293,7 +313,15 @@ async fn dashboard_paginates_every_entry_once() {
     assert_eq!(seen, h.sim.participants(DEMO_MEETING_ID));
     assert_eq!(live_count(&seen), 3);
     for e in &seen {
-        for key in ["id", "user_id", "participant_uuid", "user_name", "device", "join_time", "status"] {
+        for key in [
+            "id",
+            "user_id",
+            "participant_uuid",
+            "user_name",
+            "device",
+            "join_time",
+            "status",
+        ] {
             assert!(e.get(key).is_some(), "{key} missing in {e}");
         }
     }
@@ -305,15 +333,26 @@ async fn dashboard_paginates_every_entry_once() {
     assert_eq!(v["next_page_token"], "");
     assert_eq!(h.sim.stats().dashboard_requests, 4);
 
-    let (s, v) = get(&c, &dashboard_url(&h, DEMO_MEETING_ID, "&page_size=301"), &tok).await;
-    assert_eq!((s, v["code"].clone()), (StatusCode::BAD_REQUEST, json!(300)));
+    let (s, v) = get(
+        &c,
+        &dashboard_url(&h, DEMO_MEETING_ID, "&page_size=301"),
+        &tok,
+    )
+    .await;
+    assert_eq!(
+        (s, v["code"].clone()),
+        (StatusCode::BAD_REQUEST, json!(300))
+    );
     let (s, v) = get(
         &c,
         &dashboard_url(&h, DEMO_MEETING_ID, "&next_page_token=forged"),
         &tok,
     )
     .await;
-    assert_eq!((s, v["code"].clone()), (StatusCode::BAD_REQUEST, json!(300)));
+    assert_eq!(
+        (s, v["code"].clone()),
+        (StatusCode::BAD_REQUEST, json!(300))
+    );
 }
 
 #[tokio::test]
@@ -346,9 +385,15 @@ async fn dashboard_404_when_not_running_or_unknown() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["participants"], json!([]));
     assert_eq!(v["total_records"], 0);
-    h2.sim.set_participants("111", vec![json!({"user_name": "x", "status": "in_meeting"})]);
+    h2.sim.set_participants(
+        "111",
+        vec![json!({"user_name": "x", "status": "in_meeting"})],
+    );
     let (_, v) = get(&c, &dashboard_url(&h2, "111", ""), &tok2).await;
-    assert_eq!(v["participants"], json!([{"user_name": "x", "status": "in_meeting"}]));
+    assert_eq!(
+        v["participants"],
+        json!([{"user_name": "x", "status": "in_meeting"}])
+    );
 }
 
 #[tokio::test]
@@ -375,10 +420,24 @@ async fn chat_messages() {
     assert_eq!(msgs[0].message, "Coffee is ready: https://zoom.us/j/1");
     assert_eq!(msgs[0].id, id);
 
-    let (s, _) = chat(&c, &h, &tok, "me", json!({"message": "hi", "to_contact": "bob@example.com"})).await;
+    let (s, _) = chat(
+        &c,
+        &h,
+        &tok,
+        "me",
+        json!({"message": "hi", "to_contact": "bob@example.com"}),
+    )
+    .await;
     assert_eq!(s, StatusCode::CREATED);
 
-    let (s, v) = chat(&c, &h, &tok, "someone@example.com", json!({"message": "hi", "to_contact": "bob@example.com"})).await;
+    let (s, v) = chat(
+        &c,
+        &h,
+        &tok,
+        "someone@example.com",
+        json!({"message": "hi", "to_contact": "bob@example.com"}),
+    )
+    .await;
     assert_eq!(
         (s, v),
         (
@@ -387,7 +446,14 @@ async fn chat_messages() {
         )
     );
 
-    let (s, v) = chat(&c, &h, &tok, DEMO_TECH_USER, json!({"message": "hi", "to_contact": "nobody@example.com"})).await;
+    let (s, v) = chat(
+        &c,
+        &h,
+        &tok,
+        DEMO_TECH_USER,
+        json!({"message": "hi", "to_contact": "nobody@example.com"}),
+    )
+    .await;
     assert_eq!(
         (s, v),
         (
@@ -396,7 +462,14 @@ async fn chat_messages() {
         )
     );
 
-    let (s, v) = chat(&c, &h, &tok, DEMO_TECH_USER, json!({"message": "hi", "to_contact": "stranger@example.com"})).await;
+    let (s, v) = chat(
+        &c,
+        &h,
+        &tok,
+        DEMO_TECH_USER,
+        json!({"message": "hi", "to_contact": "stranger@example.com"}),
+    )
+    .await;
     assert_eq!(
         (s, v),
         (
@@ -406,16 +479,53 @@ async fn chat_messages() {
     );
 
     let long = "x".repeat(1025);
-    let (s, v) = chat(&c, &h, &tok, DEMO_TECH_USER, json!({"message": long, "to_contact": "carol@example.com"})).await;
-    assert_eq!((s, v["code"].clone()), (StatusCode::BAD_REQUEST, json!(300)));
+    let (s, v) = chat(
+        &c,
+        &h,
+        &tok,
+        DEMO_TECH_USER,
+        json!({"message": long, "to_contact": "carol@example.com"}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["code"].clone()),
+        (StatusCode::BAD_REQUEST, json!(300))
+    );
     let exactly = "é".repeat(1024); // characters, not bytes
-    let (s, _) = chat(&c, &h, &tok, DEMO_TECH_USER, json!({"message": exactly, "to_contact": "carol@example.com"})).await;
+    let (s, _) = chat(
+        &c,
+        &h,
+        &tok,
+        DEMO_TECH_USER,
+        json!({"message": exactly, "to_contact": "carol@example.com"}),
+    )
+    .await;
     assert_eq!(s, StatusCode::CREATED);
 
-    let (s, v) = chat(&c, &h, &tok, DEMO_TECH_USER, json!({"message": "no recipient"})).await;
-    assert_eq!((s, v["code"].clone()), (StatusCode::BAD_REQUEST, json!(300)));
-    let (s, v) = chat(&c, &h, &tok, DEMO_TECH_USER, json!({"to_contact": "carol@example.com"})).await;
-    assert_eq!((s, v["code"].clone()), (StatusCode::BAD_REQUEST, json!(300)));
+    let (s, v) = chat(
+        &c,
+        &h,
+        &tok,
+        DEMO_TECH_USER,
+        json!({"message": "no recipient"}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["code"].clone()),
+        (StatusCode::BAD_REQUEST, json!(300))
+    );
+    let (s, v) = chat(
+        &c,
+        &h,
+        &tok,
+        DEMO_TECH_USER,
+        json!({"to_contact": "carol@example.com"}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["code"].clone()),
+        (StatusCode::BAD_REQUEST, json!(300))
+    );
     let r = c
         .post(format!("{}/chat/users/me/messages", h.api_url()))
         .bearer_auth(&tok)
@@ -453,11 +563,20 @@ async fn faults_are_consumed_fifo_per_endpoint() {
             retry_after: Some("2".into()),
         },
     );
-    h.sim.push_fault(Endpoint::Dashboard, Fault::Status { status: 500, body: Value::Null });
+    h.sim.push_fault(
+        Endpoint::Dashboard,
+        Fault::Status {
+            status: 500,
+            body: Value::Null,
+        },
+    );
 
     let r = c.get(&url).bearer_auth(&tok).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(r.json::<Value>().await.unwrap(), json!({"code": 503, "message": "down"}));
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"code": 503, "message": "down"})
+    );
 
     let r = c.get(&url).bearer_auth(&tok).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
@@ -479,7 +598,12 @@ async fn faults_are_consumed_fifo_per_endpoint() {
 
     // Faults apply before auth and to the token endpoint too; an HTTP-date Retry-After is verbatim.
     let date = "Wed, 21 Oct 2015 07:28:00 GMT";
-    h.sim.push_fault(Endpoint::Token, Fault::RateLimit { retry_after: Some(date.into()) });
+    h.sim.push_fault(
+        Endpoint::Token,
+        Fault::RateLimit {
+            retry_after: Some(date.into()),
+        },
+    );
     let r = c.post(token_url(&h, DEMO_ACCOUNT_ID)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(r.headers()["retry-after"], date);
@@ -499,14 +623,23 @@ async fn sticky_fault_until_cleared() {
     let tok = token(&c, &h).await;
     let url = dashboard_url(&h, DEMO_MEETING_ID, "");
 
-    h.sim.set_sticky_fault(Endpoint::Dashboard, Some(Fault::RateLimit { retry_after: None }));
+    h.sim.set_sticky_fault(
+        Endpoint::Dashboard,
+        Some(Fault::RateLimit { retry_after: None }),
+    );
     for _ in 0..3 {
         let r = c.get(&url).bearer_auth(&tok).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
         assert!(r.headers().get("retry-after").is_none());
     }
     // A queued fault wins over the sticky one, once.
-    h.sim.push_fault(Endpoint::Dashboard, Fault::Status { status: 502, body: Value::Null });
+    h.sim.push_fault(
+        Endpoint::Dashboard,
+        Fault::Status {
+            status: 502,
+            body: Value::Null,
+        },
+    );
     let (s, _) = get(&c, &url, &tok).await;
     assert_eq!(s, StatusCode::BAD_GATEWAY);
     let (s, _) = get(&c, &url, &tok).await;
@@ -526,14 +659,18 @@ async fn delay_latency_hang_and_drop() {
     let url = meeting_url(&h, DEMO_MEETING_ID);
     h.sim.reset_stats();
 
-    h.sim.push_fault(Endpoint::Meeting, Fault::Delay { ms: 300 });
+    h.sim
+        .push_fault(Endpoint::Meeting, Fault::Delay { ms: 300 });
     let t = Instant::now();
     let (s, _) = get(&c, &url, &tok).await;
     assert_eq!(s, StatusCode::OK);
     assert!(t.elapsed() >= Duration::from_millis(300));
     let st = h.sim.stats();
     assert_eq!(st.handled, 1);
-    assert!(st.handler_nanos_total < 300_000_000, "delay must not count: {st:?}");
+    assert!(
+        st.handler_nanos_total < 300_000_000,
+        "delay must not count: {st:?}"
+    );
 
     h.sim.set_latency(Duration::from_millis(200));
     let t = Instant::now();
@@ -569,14 +706,18 @@ async fn delay_latency_hang_and_drop() {
 #[tokio::test]
 async fn drop_also_fails_the_request_with_a_foreign_server() {
     let sim = Sim::demo();
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let router = sim.clone().router();
     tokio::spawn(async move { axum::serve(listener, router).await });
     let c = client();
     sim.push_fault(Endpoint::Token, Fault::Drop);
     let res = c
-        .post(format!("{base}/oauth/token?grant_type=account_credentials&account_id={DEMO_ACCOUNT_ID}"))
+        .post(format!(
+            "{base}/oauth/token?grant_type=account_credentials&account_id={DEMO_ACCOUNT_ID}"
+        ))
         .basic_auth(DEMO_CLIENT_ID, Some(DEMO_CLIENT_SECRET))
         .send()
         .await;
@@ -604,7 +745,10 @@ fn faults_and_endpoints_serialize_as_documented() {
     for (k, f) in [("hang", Fault::Hang), ("drop", Fault::Drop)] {
         assert_eq!(serde_json::to_value(&f).unwrap(), json!({"kind": k}));
     }
-    assert_eq!(serde_json::to_value(Endpoint::Dashboard).unwrap(), json!("dashboard"));
+    assert_eq!(
+        serde_json::to_value(Endpoint::Dashboard).unwrap(),
+        json!("dashboard")
+    );
     let e: Endpoint = serde_json::from_value(json!("token")).unwrap();
     assert_eq!(e, Endpoint::Token);
 }
