@@ -41,13 +41,12 @@ impl InviteConfig {
             ));
         }
         let join_url = env.get("ZOOM_JOIN_URL");
-        if let Some(u) = &join_url {
-            if !(u.starts_with("https://") || u.starts_with("http://")) || u.chars().count() > 500 {
-                return Err(ConfigError::new(
-                    "ZOOM_JOIN_URL",
-                    "must be an http(s) URL of at most 500 characters",
-                ));
-            }
+        let valid_url = |u: &String| (u.starts_with("https://") || u.starts_with("http://")) && u.chars().count() <= 500;
+        if join_url.as_ref().is_some_and(|u| !valid_url(u)) {
+            return Err(ConfigError::new(
+                "ZOOM_JOIN_URL",
+                "must be an http(s) URL of at most 500 characters",
+            ));
         }
         Ok(Self {
             common: CommonConfig::from_env(env)?,

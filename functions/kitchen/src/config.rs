@@ -26,7 +26,9 @@ impl ConfigError {
 
 /// Where configuration values come from: the process environment in production,
 /// a closure over a map in tests (so tests never mutate the shared environment).
-pub struct Env<'a>(Box<dyn Fn(&str) -> Option<String> + 'a>);
+type Lookup<'a> = dyn Fn(&str) -> Option<String> + 'a;
+
+pub struct Env<'a>(Box<Lookup<'a>>);
 
 impl<'a> Env<'a> {
     pub fn process() -> Env<'static> {

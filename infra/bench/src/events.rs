@@ -1,0 +1,141 @@
+//! The events each function receives, built from the fixtures in `infra/events`.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use serde_json::{Value, json};
+
+use crate::Res;
+
+pub const DEVICE_KEY: &str = "demo-device-key-0001";
+pub const WEBHOOK_SECRET: &str = "demo-webhook-secret-token";
+pub const MEETING_ID: &str = "85746065432";
+
+const JOIN_FORM: &str = include_str!("../../events/join-meeting-form.json");
+const COUNT: &str = include_str!("../../events/participant-count.json");
+const WEBHOOK: &str = include_str!("../../events/webhook-url-validation.json");
+const SCHEDULE: &str = include_str!("../../events/reconcile-schedule.json");
+
+/// Produces the event of each invocation (the webhook's is signed with the current time).
+pub enum EventSource {
+    Fixed(Bytes),
+    Webhook(Value),
+}
+
+impl EventSource {
+    pub fn for_function(function: &str) -> Res<EventSource> {
+        Ok(match function {
+            // POST /join-meeting, form body `email=alice%40example.com` (base64, as HTTP APIs deliver it).
+            "invite" => EventSource::Fixed(with_device_key(JOIN_FORM)?),
+            // GET /participant-count, plain-text answer.
+            "count" => EventSource::Fixed(with_device_key(COUNT)?),
+            // POST /zoom/webhook, a signed meeting.participant_joined.
+            "webhook" => EventSource::Webhook(serde_json::from_str(WEBHOOK)?),
+            // EventBridge rule "Scheduled Event".
+            "reconcile" => EventSource::Fixed(Bytes::from_static(SCHEDULE.as_bytes())),
+            other => return Err(format!("no event defined for function {other}").into()),
+        })
+    }
+
+    pub fn next(&self) -> Res<Bytes> {
+        match self {
+            EventSource::Fixed(b) => Ok(b.clone()),
+            EventSource::Webhook(template) => signed_webhook(template.clone(), SystemTime::now()),
+        }
+    }
+}
+
+fn with_device_key(fixture: &str) -> Res<Bytes> {
+    let mut v: Value = serde_json::from_str(fixture)?;
+    v["headers"]["authorization"] = json!(format!("Bearer {DEVICE_KEY}"));
+    Ok(serde_json::to_vec(&v)?.into())
+}
+
+fn signed_webhook(mut event: Value, now: SystemTime) -> Res<Bytes> {
+    let since_epoch = now.duration_since(UNIX_EPOCH)?;
+    let ts = since_epoch.as_secs().to_string();
+    let join_time = rfc3339(since_epoch.as_secs());
+    let body = json!({
+        "event": "meeting.participant_joined",
+        "event_ts": since_epoch.as_millis() as u64,
+        "payload": {
+            "account_id": zoom_sim::DEMO_ACCOUNT_ID,
+            "object": {
+                "id": MEETING_ID,
+                "uuid": "4444AAAiAAAAAiAiAiiAii==",
+                "host_id": "z8yAAAAA8bbbQ",
+                "topic": "Coffee Kitchen",
+                "type": 3,
+                "start_time": "2026-11-22T08:00:00Z",
+                "timezone": "Europe/Berlin",
+                "duration": 0,
+                "participant": {
+                    "user_id": "16778240",
+                    "user_name": "Alice",
+                    "id": "alice-zoom-id",
+                    "participant_uuid": "55555AAAiAAAAAiAiAiiAii==",
+                    "participant_user_id": "alice-zoom-id",
+                    "email": "alice@example.com",
+                    "registrant_id": "",
+                    "customer_key": "",
+                    "phone_number": "",
+                    "join_time": join_time,
+                }
+            }
+        }
+    })
+    .to_string();
+    let signature = zoom_sim::sign_webhook(WEBHOOK_SECRET, &ts, body.as_bytes());
+    let headers = &mut event["headers"];
+    headers["content-length"] = json!(body.len().to_string());
+    headers["x-zm-request-timestamp"] = json!(ts);
+    headers["x-zm-signature"] = json!(signature);
+    event["body"] = json!(body);
+    event["isBase64Encoded"] = json!(false);
+    event["requestContext"]["timeEpoch"] = json!(since_epoch.as_millis() as u64);
+    Ok(serde_json::to_vec(&event)?.into())
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` of a Unix time (days-to-civil, proleptic Gregorian).
+pub fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_known_dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_795_338_930), "2026-11-22T09:15:30Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn events_build_and_webhook_is_signed() {
+        for f in ["invite", "count", "webhook", "reconcile"] {
+            let e = EventSource::for_function(f).unwrap().next().unwrap();
+            let v: Value = serde_json::from_slice(&e).unwrap();
+            assert!(v.is_object());
+        }
+        let e = EventSource::for_function("webhook").unwrap().next().unwrap();
+        let v: Value = serde_json::from_slice(&e).unwrap();
+        let body = v["body"].as_str().unwrap();
+        let ts = v["headers"]["x-zm-request-timestamp"].as_str().unwrap();
+        assert_eq!(v["headers"]["x-zm-signature"], zoom_sim::sign_webhook(WEBHOOK_SECRET, ts, body.as_bytes()));
+        let count = EventSource::for_function("count").unwrap().next().unwrap();
+        assert!(String::from_utf8_lossy(&count).contains(DEVICE_KEY));
+    }
+}
