@@ -129,6 +129,17 @@ impl Count {
     }
 }
 
+/// The count takes no input: a body or query string is refused, not ignored.
+fn reject_input(req: &Request) -> Result<(), ApiError> {
+    if !req.body().as_ref().is_empty() {
+        return Err(ApiError::bad_request("unexpected_body", "GET /participant-count takes no body"));
+    }
+    if req.uri().query().is_some_and(|q| !q.is_empty()) {
+        return Err(ApiError::bad_request("unexpected_query", "GET /participant-count takes no query parameters"));
+    }
+    Ok(())
+}
+
 #[derive(Serialize)]
 struct CountBody<'a> {
     count: usize,
@@ -151,6 +162,7 @@ async fn count(state: &Count, req: &Request) -> Result<Response<Body>, ApiError>
         return Err(ApiError::method_not_allowed("GET"));
     }
     let device = state.kitchen.authorize(req.headers()).await?;
+    reject_input(req)?;
     let (snap, stale) = state.headcount().await?;
     tracing::debug!(
         device = device.as_deref().unwrap_or("-"),
@@ -442,6 +454,23 @@ mod tests {
             (resp.status().as_u16(), resp.body().as_ref()),
             (200, b"3".as_slice())
         );
+    }
+
+    #[tokio::test]
+    async fn hostile_corpus_gets_4xx_json_and_the_function_keeps_serving() {
+        let (logs, _guard) = LogCapture::start();
+        let (sim, state) = setup(10 * SECOND, 300 * SECOND).await;
+        let corpus = kitchen::testing::hostile_requests("/participant-count", "GET", false);
+        assert!(corpus.len() >= 200, "only {} requests", corpus.len());
+        for (label, e) in &corpus {
+            let (status, body) = body_json(handle(&state, e.request()).await.unwrap()).await;
+            assert!((400..500).contains(&status), "{label}: {status} {body}");
+            assert!(body["error"].as_str().is_some_and(|c| !c.is_empty()), "{label}: {body}");
+            assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{label}: {body}");
+        }
+        assert_eq!(sim.sim.stats().dashboard_requests, 0, "hostile requests must not spend Zoom quota");
+        assert_eq!(plain(&state).await.1, "3");
+        logs.assert_no_secrets(&[]);
     }
 
     #[test]

@@ -481,6 +481,64 @@ mod tests {
         assert_eq!(sim.sim.stats().token_requests, 2);
     }
 
+    #[tokio::test]
+    async fn hostile_corpus_gets_4xx_json_and_the_function_keeps_serving() {
+        let (logs, _guard) = LogCapture::start();
+        let (sim, state) = setup().await;
+        let corpus = kitchen::testing::hostile_requests("/join-meeting", "POST", true);
+        assert!(corpus.len() >= 200, "only {} requests", corpus.len());
+        for (label, e) in &corpus {
+            let (status, body) = call(&state, e.request()).await;
+            assert!((400..500).contains(&status), "{label}: {status} {body}");
+            assert!(body["error"].as_str().is_some_and(|c| !c.is_empty()), "{label}: {body}");
+            assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{label}: {body}");
+        }
+        assert!(sim.sim.messages().is_empty(), "a hostile request got a message delivered");
+        assert_eq!(call(&state, form("email=alice@example.com").request()).await.0, 200);
+        logs.assert_no_secrets(&[]);
+    }
+
+    /// Faults injected at every step: a 200 is answered exactly when Zoom accepted
+    /// the message, and every failure is a fitting status — never a false success.
+    #[tokio::test]
+    async fn under_faults_success_means_delivered() {
+        let (sim, state) = setup().await;
+        let faults = [
+            (Endpoint::Token, Fault::Status { status: 503, body: json!({}) }),
+            (Endpoint::Token, Fault::Hang),
+            (Endpoint::Token, Fault::RateLimit { retry_after: Some("3".into()) }),
+            (Endpoint::Meeting, Fault::Status { status: 500, body: json!({}) }),
+            (Endpoint::Meeting, Fault::Drop),
+            (Endpoint::Chat, Fault::RateLimit { retry_after: None }),
+            (Endpoint::Chat, Fault::Status { status: 502, body: json!({"code": 5301, "message": "x"}) }),
+            (Endpoint::Chat, Fault::Delay { ms: 1500 }),
+            (Endpoint::Chat, Fault::Drop),
+            (Endpoint::Chat, Fault::Status { status: 401, body: json!({"code": 124, "message": "Invalid access token."}) }),
+        ];
+        let mut succeeded = 0;
+        for round in 0..3 {
+            for (ep, fault) in &faults {
+                sim.sim.push_fault(*ep, fault.clone());
+                let before = sim.sim.messages().len();
+                let (status, body) = call(&state, form("email=alice@example.com").request()).await;
+                let delivered = sim.sim.messages().len() - before;
+                match status {
+                    200 => {
+                        succeeded += 1;
+                        assert_eq!(delivered, 1, "round {round} {ep:?} {fault:?}: 200 without delivery");
+                        assert_eq!(body["message_id"].as_str(), sim.sim.messages().last().map(|m| m.id.as_str()));
+                    }
+                    429 | 502 | 503 | 422 => assert_eq!(delivered, 0, "round {round} {ep:?} {fault:?}: failure after delivery"),
+                    other => panic!("round {round} {ep:?} {fault:?}: unexpected {other} {body}"),
+                }
+                sim.sim.clear_faults(None);
+            }
+        }
+        // A 401 on the chat call is retried with a new token, so that one succeeds.
+        assert!(succeeded >= 3, "{succeeded}");
+        assert_eq!(call(&state, form("email=alice@example.com").request()).await.0, 200);
+    }
+
     #[test]
     fn config_names_each_bad_variable() {
         let get = |pairs: &'static [(&'static str, &'static str)]| {

