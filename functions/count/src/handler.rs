@@ -10,31 +10,74 @@ use kitchen::http::{ApiError, json_response, text_response};
 use kitchen::lambda_http::http::{HeaderValue, Method, StatusCode};
 use kitchen::lambda_http::{Body, Error, Request, Response};
 use kitchen::participants::{Headcount, headcount};
+use kitchen::presence::PresenceStore;
 use kitchen::request::wants_json;
-use kitchen::time::format_rfc3339;
+use kitchen::time::{format_rfc3339, unix_millis};
 use serde::Serialize;
 use tokio::sync::Mutex;
 
 pub const STALE_HEADER: &str = "x-kitchen-stale";
+pub const SOURCE_HEADER: &str = "x-kitchen-source";
+
+/// Where the count comes from (`KITCHEN_COUNT_SOURCE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Zoom's live dashboard (HEAVY rate-limit category), cached per container.
+    Dashboard,
+    /// The presence table kept by the webhook: no Zoom call at all.
+    Webhook,
+    /// Presence while the room has fresh webhook (or reconcile) activity, else the dashboard.
+    Auto,
+}
 
 #[derive(Debug)]
 pub struct CountConfig {
     pub common: CommonConfig,
-    /// Serve the last count without asking Zoom for this long (default 10 s).
+    /// Serve the last dashboard count without asking Zoom for this long (default 10 s).
     pub cache_for: Duration,
-    /// When Zoom fails, serve the last count marked stale while it is younger than this (default 300 s).
+    /// When the source fails, serve the last count marked stale while it is younger than this (default 300 s).
     pub stale_for: Duration,
     /// List display names in the JSON form (off by default, for privacy).
     pub show_names: bool,
+    pub source: Source,
+    pub presence_table: Option<String>,
+    /// `auto`: presence counts as fresh while its last activity is younger than this (default 1800 s).
+    pub presence_fresh_for: Duration,
 }
 
 impl CountConfig {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let presence_table = env.get("KITCHEN_PRESENCE_TABLE");
+        let source = match env
+            .get("KITCHEN_COUNT_SOURCE")
+            .map(|v| v.to_ascii_lowercase())
+            .as_deref()
+        {
+            None if presence_table.is_some() => Source::Auto,
+            None | Some("dashboard") => Source::Dashboard,
+            Some("webhook") => Source::Webhook,
+            Some("auto") => Source::Auto,
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "KITCHEN_COUNT_SOURCE",
+                    format!("must be dashboard, webhook or auto, got {other:?}"),
+                ));
+            }
+        };
+        if source != Source::Dashboard && presence_table.is_none() {
+            return Err(ConfigError::new(
+                "KITCHEN_PRESENCE_TABLE",
+                "is required when KITCHEN_COUNT_SOURCE is webhook or auto",
+            ));
+        }
         Ok(Self {
             common: CommonConfig::from_env(env)?,
             cache_for: env.seconds("KITCHEN_COUNT_CACHE_SECONDS", 10)?,
             stale_for: env.seconds("KITCHEN_STALE_SECONDS", 300)?,
             show_names: env.flag("KITCHEN_SHOW_NAMES", false)?,
+            source,
+            presence_table,
+            presence_fresh_for: env.seconds("KITCHEN_PRESENCE_FRESH_SECONDS", 1800)?,
         })
     }
 }
@@ -44,60 +87,191 @@ struct Snapshot {
     headcount: Headcount,
     taken: Instant,
     as_of: SystemTime,
+    source: &'static str,
+}
+
+impl Snapshot {
+    fn new(headcount: Headcount, source: &'static str) -> Arc<Self> {
+        Arc::new(Self {
+            headcount,
+            taken: Instant::now(),
+            as_of: SystemTime::now(),
+            source,
+        })
+    }
+}
+
+/// The last snapshot one source produced.
+#[derive(Default)]
+struct Slot(RwLock<Option<Arc<Snapshot>>>);
+
+impl Slot {
+    fn get(&self) -> Option<Arc<Snapshot>> {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn set(&self, s: Arc<Snapshot>) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = Some(s);
+    }
+
+    fn younger_than(&self, age: Duration) -> Option<Arc<Snapshot>> {
+        self.get().filter(|s| s.taken.elapsed() < age)
+    }
+}
+
+/// How the count is read, per source.
+pub struct Settings {
+    pub cache_for: Duration,
+    pub stale_for: Duration,
+    pub show_names: bool,
+    pub source: Source,
+    pub presence_fresh_for: Duration,
 }
 
 pub struct Count {
     pub kitchen: Kitchen,
-    cache_for: Duration,
-    stale_for: Duration,
-    show_names: bool,
-    last: RwLock<Option<Arc<Snapshot>>>,
+    settings: Settings,
+    presence: Option<PresenceStore>,
+    dashboard: Slot,
+    last_presence: Slot,
     refresh: Mutex<()>,
 }
 
 impl Count {
     pub async fn new(config: CountConfig) -> Result<Self, Error> {
+        let settings = Settings {
+            cache_for: config.cache_for,
+            stale_for: config.stale_for,
+            show_names: config.show_names,
+            source: config.source,
+            presence_fresh_for: config.presence_fresh_for,
+        };
         let kitchen = Kitchen::from_config(config.common).await?;
-        Ok(Self::with_kitchen(
-            kitchen,
-            config.cache_for,
-            config.stale_for,
-            config.show_names,
-        ))
+        let presence = match &config.presence_table {
+            Some(table) if settings.source != Source::Dashboard => {
+                Some(PresenceStore::new(&kitchen::aws_config().await, table))
+            }
+            _ => None,
+        };
+        Ok(Self::with_parts(kitchen, settings, presence))
     }
 
+    pub fn with_parts(
+        kitchen: Kitchen,
+        settings: Settings,
+        presence: Option<PresenceStore>,
+    ) -> Self {
+        Self {
+            kitchen,
+            settings,
+            presence,
+            dashboard: Slot::default(),
+            last_presence: Slot::default(),
+            refresh: Mutex::new(()),
+        }
+    }
+
+    /// A dashboard-only count.
+    #[cfg(test)]
     pub fn with_kitchen(
         kitchen: Kitchen,
         cache_for: Duration,
         stale_for: Duration,
         show_names: bool,
     ) -> Self {
-        Self {
-            kitchen,
+        let settings = Settings {
             cache_for,
             stale_for,
             show_names,
-            last: RwLock::new(None),
-            refresh: Mutex::new(()),
+            source: Source::Dashboard,
+            presence_fresh_for: Duration::ZERO,
+        };
+        Self::with_parts(kitchen, settings, None)
+    }
+
+    /// The current headcount and whether it is stale.
+    async fn headcount(&self) -> Result<(Arc<Snapshot>, bool), ApiError> {
+        match (self.settings.source, &self.presence) {
+            (Source::Webhook, Some(store)) => self.from_presence(store).await,
+            (Source::Auto, Some(store)) => match self.fresh_presence(store).await {
+                Some(snap) => Ok((snap, false)),
+                None => self.from_dashboard().await,
+            },
+            _ => self.from_dashboard().await,
         }
     }
 
-    fn last(&self) -> Option<Arc<Snapshot>> {
-        self.last.read().unwrap_or_else(|p| p.into_inner()).clone()
+    /// `webhook`: the presence table, on every request (a join shows on the
+    /// next one). When the table is unreachable: the last count, stale, while
+    /// it can; then a clear 503 — never a made-up number.
+    async fn from_presence(
+        &self,
+        store: &PresenceStore,
+    ) -> Result<(Arc<Snapshot>, bool), ApiError> {
+        match store.read(&self.kitchen.config.meeting_id).await {
+            Ok(room) => {
+                let snap = Snapshot::new(
+                    Headcount {
+                        count: room.count,
+                        names: room.names,
+                    },
+                    "webhook",
+                );
+                self.last_presence.set(snap.clone());
+                Ok((snap, false))
+            }
+            Err(e) => match self.last_presence.younger_than(self.settings.stale_for) {
+                Some(s) => {
+                    tracing::warn!(error = %e, "presence table unavailable; serving the last count as stale");
+                    Ok((s, true))
+                }
+                None => {
+                    tracing::error!(error = %e, "presence table unavailable");
+                    Err(ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "presence_unavailable",
+                        "the presence table cannot be read; try again shortly",
+                    ))
+                }
+            },
+        }
     }
 
-    fn fresh(&self) -> Option<Arc<Snapshot>> {
-        self.last().filter(|s| s.taken.elapsed() < self.cache_for)
+    /// `auto`: presence when the room has had webhook or reconcile activity
+    /// recently; `None` sends the caller to the dashboard.
+    async fn fresh_presence(&self, store: &PresenceStore) -> Option<Arc<Snapshot>> {
+        match store.read(&self.kitchen.config.meeting_id).await {
+            Ok(room) => {
+                let now = unix_millis(SystemTime::now());
+                let fresh_ms = self.settings.presence_fresh_for.as_millis() as u64;
+                let fresh = room
+                    .last_activity_ms
+                    .is_some_and(|t| now.saturating_sub(t) <= fresh_ms);
+                fresh.then(|| {
+                    Snapshot::new(
+                        Headcount {
+                            count: room.count,
+                            names: room.names,
+                        },
+                        "webhook",
+                    )
+                })
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "presence table unavailable; using the dashboard");
+                None
+            }
+        }
     }
 
-    /// The current headcount and whether it is stale. At most one dashboard
-    /// fetch per cache period per container, however many callers arrive.
-    async fn headcount(&self) -> Result<(Arc<Snapshot>, bool), ApiError> {
-        if let Some(s) = self.fresh() {
+    /// `dashboard`: at most one Zoom call per cache period per container,
+    /// however many callers arrive; the last count, stale, while Zoom fails.
+    async fn from_dashboard(&self) -> Result<(Arc<Snapshot>, bool), ApiError> {
+        if let Some(s) = self.dashboard.younger_than(self.settings.cache_for) {
             return Ok((s, false));
         }
         let _single_flight = self.refresh.lock().await;
-        if let Some(s) = self.fresh() {
+        if let Some(s) = self.dashboard.younger_than(self.settings.cache_for) {
             return Ok((s, false));
         }
         let creds = self.kitchen.credentials().await?;
@@ -107,17 +281,14 @@ impl Count {
             .await
         {
             Ok(entries) => {
-                let snap = Arc::new(Snapshot {
-                    headcount: headcount(&entries),
-                    taken: Instant::now(),
-                    as_of: SystemTime::now(),
-                });
-                *self.last.write().unwrap_or_else(|p| p.into_inner()) = Some(snap.clone());
+                let snap = Snapshot::new(headcount(&entries), "dashboard");
+                self.dashboard.set(snap.clone());
                 Ok((snap, false))
             }
             Err(e) => match self
-                .last()
-                .filter(|s| e.is_transient() && s.taken.elapsed() < self.stale_for)
+                .dashboard
+                .get()
+                .filter(|s| e.is_transient() && s.taken.elapsed() < self.settings.stale_for)
             {
                 Some(s) => {
                     tracing::warn!(error = %e, age_s = s.taken.elapsed().as_secs(), "Zoom failed; serving the last count as stale");
@@ -132,10 +303,16 @@ impl Count {
 /// The count takes no input: a body or query string is refused, not ignored.
 fn reject_input(req: &Request) -> Result<(), ApiError> {
     if !req.body().as_ref().is_empty() {
-        return Err(ApiError::bad_request("unexpected_body", "GET /participant-count takes no body"));
+        return Err(ApiError::bad_request(
+            "unexpected_body",
+            "GET /participant-count takes no body",
+        ));
     }
     if req.uri().query().is_some_and(|q| !q.is_empty()) {
-        return Err(ApiError::bad_request("unexpected_query", "GET /participant-count takes no query parameters"));
+        return Err(ApiError::bad_request(
+            "unexpected_query",
+            "GET /participant-count takes no query parameters",
+        ));
     }
     Ok(())
 }
@@ -146,6 +323,7 @@ struct CountBody<'a> {
     meeting_id: &'a str,
     as_of: String,
     stale: bool,
+    source: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     names: Option<&'a [String]>,
 }
@@ -178,7 +356,11 @@ async fn count(state: &Count, req: &Request) -> Result<Response<Body>, ApiError>
                 meeting_id: &state.kitchen.config.meeting_id,
                 as_of: format_rfc3339(snap.as_of),
                 stale,
-                names: state.show_names.then_some(snap.headcount.names.as_slice()),
+                source: snap.source,
+                names: state
+                    .settings
+                    .show_names
+                    .then_some(snap.headcount.names.as_slice()),
             },
         )
     } else {
@@ -188,6 +370,8 @@ async fn count(state: &Count, req: &Request) -> Result<Response<Body>, ApiError>
         STALE_HEADER,
         HeaderValue::from_static(if stale { "true" } else { "false" }),
     );
+    resp.headers_mut()
+        .insert(SOURCE_HEADER, HeaderValue::from_static(snap.source));
     Ok(resp)
 }
 
@@ -274,6 +458,7 @@ mod tests {
         )
         .await;
         assert_eq!(body["names"].as_array().map(Vec::len), Some(3));
+        assert_eq!(body["source"], "dashboard");
     }
 
     #[tokio::test]
@@ -465,12 +650,235 @@ mod tests {
         for (label, e) in &corpus {
             let (status, body) = body_json(handle(&state, e.request()).await.unwrap()).await;
             assert!((400..500).contains(&status), "{label}: {status} {body}");
-            assert!(body["error"].as_str().is_some_and(|c| !c.is_empty()), "{label}: {body}");
-            assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{label}: {body}");
+            assert!(
+                body["error"].as_str().is_some_and(|c| !c.is_empty()),
+                "{label}: {body}"
+            );
+            assert!(
+                body["message"].as_str().is_some_and(|m| !m.is_empty()),
+                "{label}: {body}"
+            );
         }
-        assert_eq!(sim.sim.stats().dashboard_requests, 0, "hostile requests must not spend Zoom quota");
+        assert_eq!(
+            sim.sim.stats().dashboard_requests,
+            0,
+            "hostile requests must not spend Zoom quota"
+        );
         assert_eq!(plain(&state).await.1, "3");
         logs.assert_no_secrets(&[]);
+    }
+
+    mod presence {
+        use kitchen::presence::PresenceStore;
+        use kitchen::testing::{Outage, moto_endpoint, sdk_config, unique};
+        use kitchen::webhook::{Change, WebhookEvent};
+
+        use super::*;
+
+        async fn store(endpoint: &str, table: &str) -> PresenceStore {
+            PresenceStore::new(&sdk_config(endpoint).await, table)
+        }
+
+        fn participant(change: Change, who: &str, at_ms: u64) -> WebhookEvent {
+            WebhookEvent::Participant {
+                meeting_id: DEMO_MEETING_ID.into(),
+                change,
+                person_key: format!("email:{who}@example.com"),
+                session_key: format!("{who}-device"),
+                name: Some(who.into()),
+                at_ms,
+                event_ts: at_ms,
+            }
+        }
+
+        fn now_ms() -> u64 {
+            unix_millis(SystemTime::now())
+        }
+
+        async fn setup(source: Source, endpoint: &str) -> (SimHandle, Count, PresenceStore) {
+            let table = unique("presence");
+            let admin = store(&moto_endpoint(), &table).await;
+            admin.create_table().await.unwrap();
+            let sim = Sim::demo().spawn().await;
+            let settings = Settings {
+                cache_for: 10 * SECOND,
+                stale_for: 300 * SECOND,
+                show_names: true,
+                source,
+                presence_fresh_for: 1800 * SECOND,
+            };
+            let state =
+                Count::with_parts(kitchen(&sim), settings, Some(store(endpoint, &table).await));
+            (sim, state, admin)
+        }
+
+        async fn json_count(state: &Count) -> (u16, serde_json::Value, String) {
+            let resp = handle(state, get().header("accept", "application/json").request())
+                .await
+                .unwrap();
+            let source = resp
+                .headers()
+                .get(SOURCE_HEADER)
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_default();
+            let (status, body) = body_json(resp).await;
+            (status, body, source)
+        }
+
+        #[tokio::test]
+        async fn webhook_source_follows_each_event_with_no_zoom_call() {
+            let (sim, state, admin) = setup(Source::Webhook, &moto_endpoint()).await;
+            assert_eq!(plain(&state).await.1, "0");
+            let t = now_ms();
+            admin
+                .apply(DEMO_MEETING_ID, &participant(Change::Joined, "erin", t))
+                .await
+                .unwrap();
+            let (status, body, source) = json_count(&state).await;
+            assert_eq!(
+                (status, body["count"].as_u64(), source.as_str()),
+                (200, Some(1), "webhook")
+            );
+            assert_eq!(body["names"], json!(["erin"]));
+            admin
+                .apply(DEMO_MEETING_ID, &participant(Change::Joined, "finn", t + 1))
+                .await
+                .unwrap();
+            assert_eq!(plain(&state).await.1, "2");
+            admin
+                .apply(DEMO_MEETING_ID, &participant(Change::Left, "erin", t + 2))
+                .await
+                .unwrap();
+            assert_eq!(plain(&state).await.1, "1");
+            let s = sim.sim.stats();
+            assert_eq!(
+                (s.token_requests, s.dashboard_requests),
+                (0, 0),
+                "presence reads make no Zoom call"
+            );
+        }
+
+        #[tokio::test]
+        async fn auto_uses_presence_only_while_it_is_fresh() {
+            let (sim, state, admin) = setup(Source::Auto, &moto_endpoint()).await;
+            // No webhook activity yet: the dashboard (3 in the demo room).
+            let (_, body, source) = json_count(&state).await;
+            assert_eq!(
+                (body["count"].as_u64(), source.as_str()),
+                (Some(3), "dashboard")
+            );
+            admin
+                .apply(
+                    DEMO_MEETING_ID,
+                    &participant(Change::Joined, "erin", now_ms()),
+                )
+                .await
+                .unwrap();
+            let (_, body, source) = json_count(&state).await;
+            assert_eq!(
+                (body["count"].as_u64(), source.as_str()),
+                (Some(1), "webhook")
+            );
+            // Activity older than the freshness bound: back to the dashboard.
+            let (sim2, stale_state, admin2) = setup(Source::Auto, &moto_endpoint()).await;
+            admin2
+                .apply(
+                    DEMO_MEETING_ID,
+                    &participant(Change::Joined, "erin", now_ms() - 3_600_000),
+                )
+                .await
+                .unwrap();
+            let (_, body, source) = json_count(&stale_state).await;
+            assert_eq!(
+                (body["count"].as_u64(), source.as_str()),
+                (Some(3), "dashboard")
+            );
+            assert_eq!(
+                (
+                    sim.sim.stats().dashboard_requests,
+                    sim2.sim.stats().dashboard_requests
+                ),
+                (1, 1)
+            );
+        }
+
+        #[tokio::test]
+        async fn store_outage_falls_back_or_fails_clearly() {
+            let moto = moto_endpoint();
+            let proxy = Outage::in_front_of(&moto).await;
+            let (_sim, state, admin) = setup(Source::Webhook, &proxy.url).await;
+            admin
+                .apply(
+                    DEMO_MEETING_ID,
+                    &participant(Change::Joined, "erin", now_ms()),
+                )
+                .await
+                .unwrap();
+            assert_eq!(plain(&state).await, (200, "1".into(), "false".into()));
+            proxy.set_up(false);
+            // The last count, marked stale — not a made-up number.
+            assert_eq!(plain(&state).await, (200, "1".into(), "true".into()));
+
+            // Nothing known yet and the table down: a clear 503.
+            let proxy = Outage::in_front_of(&moto).await;
+            proxy.set_up(false);
+            let (sim, state, _admin) = setup(Source::Webhook, &proxy.url).await;
+            let (status, body) = body_json(handle(&state, get().request()).await.unwrap()).await;
+            assert_eq!(
+                (status, body["error"].as_str()),
+                (503, Some("presence_unavailable"))
+            );
+            assert_eq!(sim.sim.stats().dashboard_requests, 0);
+
+            // auto: falls back to the dashboard.
+            let proxy = Outage::in_front_of(&moto).await;
+            proxy.set_up(false);
+            let (_sim, state, _admin) = setup(Source::Auto, &proxy.url).await;
+            let (_, body, source) = json_count(&state).await;
+            assert_eq!(
+                (body["count"].as_u64(), source.as_str()),
+                (Some(3), "dashboard")
+            );
+        }
+    }
+
+    #[test]
+    fn source_selection() {
+        let load = |pairs: &[(&str, &str)]| {
+            let mut all = vec![("ZOOM_MEETING_ID", "85746065432"), ("ZOOM_SECRET_ID", "s")];
+            all.extend_from_slice(pairs);
+            CountConfig::from_env(&Env::from_fn(|k| {
+                all.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }))
+        };
+        assert_eq!(load(&[]).unwrap().source, Source::Dashboard);
+        assert_eq!(
+            load(&[("KITCHEN_PRESENCE_TABLE", "t")]).unwrap().source,
+            Source::Auto
+        );
+        assert_eq!(
+            load(&[
+                ("KITCHEN_PRESENCE_TABLE", "t"),
+                ("KITCHEN_COUNT_SOURCE", "webhook")
+            ])
+            .unwrap()
+            .source,
+            Source::Webhook
+        );
+        assert_eq!(
+            load(&[("KITCHEN_COUNT_SOURCE", "webhook")])
+                .unwrap_err()
+                .var,
+            "KITCHEN_PRESENCE_TABLE"
+        );
+        assert_eq!(
+            load(&[("KITCHEN_COUNT_SOURCE", "psychic")])
+                .unwrap_err()
+                .var,
+            "KITCHEN_COUNT_SOURCE"
+        );
     }
 
     #[test]
