@@ -3,7 +3,7 @@ SAM      := .venv/bin/sam
 SAMCFG   := --config-file infra/samconfig.toml
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: help venv dev test lint fmt clippy template-check checkov build deploy invoke bench clean
+.PHONY: help venv dev replay test lint fmt clippy template-check checkov build deploy invoke bench clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ":.*## " "{printf \"%-16s %s\\n\", $$1, $$2}"
@@ -13,6 +13,9 @@ venv: ## install the Python tools (cargo-lambda, zig, SAM CLI, cfn-lint, moto) i
 
 dev: venv ## run both endpoints locally on the Zoom simulator and moto (no accounts needed)
 	.venv/bin/python infra/devstack.py up
+
+replay: ## send realistic signed Zoom webhooks to `make dev` (duplicates, out of order, two devices) and show the count move
+	.venv/bin/python infra/devstack.py replay
 
 test: venv ## unit, integration (moto, Zoom simulator) and end-to-end tests
 	bash infra/test.sh

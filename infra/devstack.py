@@ -3,13 +3,18 @@
 Zoom simulator, and `cargo lambda watch` serving the functions at API Gateway's
 paths. Same code path as production, no AWS or Zoom account needed.
 
-  devstack.py up     run it in the foreground and print the device's curl commands
-  devstack.py e2e    start it, drive it over HTTP exactly as a device does, stop it
+  devstack.py up       run it in the foreground and print the device's curl commands
+  devstack.py replay   send realistic signed Zoom webhook deliveries to a running `up`
+                       (joins, leaves, rejoins, two devices, duplicates, out of order)
+                       and show the count after each
+  devstack.py e2e      start it, drive it over HTTP exactly as a device and Zoom do, stop it
 
 With ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET, ZOOM_MEETING_ID and
 ZOOM_TECH_USER set in the environment, `up` puts those into the (moto) secret and
 talks to real Zoom instead of the simulator.
 """
+import hashlib
+import hmac
 import json
 import os
 import signal
@@ -30,6 +35,8 @@ DEMO_DEVICE = "demo-desk"
 DEMO_DEVICE_KEY = "demo-device-key-0001"
 DEMO_WEBHOOK_TOKEN = "demo-webhook-secret-token"
 SECRET_ID = "coffee-kitchen/dev"
+PRESENCE_TABLE = "coffee-kitchen-presence-dev"
+DEV_PORTS = {"moto": 5000, "sim": 9100, "api": 9000}
 
 
 def free_port():
@@ -95,6 +102,8 @@ class Stack:
             "ZOOM_TECH_USER": os.environ.get("ZOOM_TECH_USER", DEMO_TECH_USER) if self.real_zoom else DEMO_TECH_USER,
             "KITCHEN_COUNT_CACHE_SECONDS": os.environ.get("KITCHEN_COUNT_CACHE_SECONDS", "10"),
             "KITCHEN_SHOW_NAMES": "true",
+            "KITCHEN_PRESENCE_TABLE": PRESENCE_TABLE,
+            "KITCHEN_COUNT_SOURCE": os.environ.get("KITCHEN_COUNT_SOURCE", "auto"),
             "RUST_LOG": "info",
             **self.aws_env(),
         }
@@ -114,9 +123,13 @@ class Stack:
         moto = self.spawn("moto", [os.path.join(VENV_BIN, "moto_server"), "-H", "127.0.0.1", "-p", str(self.moto_port)])
         wait_port(self.moto_port, moto, "moto_server", 60)
         self.put_secret()
+        self.create_table()
+        functions = ["-p", "invite", "-p", "count", "-p", "webhook", "-p", "reconcile"]
+        subprocess.run(["cargo", "build", "-q", "-p", "zoom-sim", *functions], cwd=ROOT, check=True)
         if not self.real_zoom:
-            subprocess.run(["cargo", "build", "-q", "-p", "zoom-sim", "-p", "invite", "-p", "count"], cwd=ROOT, check=True)
-            sim = self.spawn("zoom-sim", [os.path.join(ROOT, "target", "debug", "zoom-sim"), "--port", str(self.sim_port)])
+            # The simulator delivers a signed webhook for every join/leave (POST /_sim/join, /_sim/leave).
+            sim = self.spawn("zoom-sim", [os.path.join(ROOT, "target", "debug", "zoom-sim"), "--port", str(self.sim_port),
+                                          "--webhook-url", f"{self.api}/zoom/webhook", "--webhook-secret", DEMO_WEBHOOK_TOKEN])
             wait_port(self.sim_port, sim, "zoom-sim", 60)
         env_file = os.path.join(LOG_DIR, "functions.env")
         with open(env_file, "w") as f:
@@ -125,6 +138,28 @@ class Stack:
                                      "-A", "127.0.0.1", "-P", str(self.api_port), "--env-file", env_file],
                            env={"PATH": VENV_BIN + os.pathsep + os.environ.get("PATH", "")})
         wait_port(self.api_port, watch, "cargo lambda watch", 120)
+
+    def reconcile(self):
+        """Runs the scheduled reconcile once (as EventBridge would), seeding presence from Zoom."""
+        out = subprocess.run([os.path.join(VENV_BIN, "cargo-lambda"), "lambda", "invoke", "reconcile", "-A", "127.0.0.1",
+                              "-P", str(self.api_port), "--data-file", os.path.join(ROOT, "infra", "events", "reconcile-schedule.json")],
+                             cwd=ROOT, capture_output=True, text=True, timeout=300,
+                             env={**os.environ, "PATH": VENV_BIN + os.pathsep + os.environ.get("PATH", "")})
+        if out.returncode != 0:
+            sys.exit(f"reconcile failed: {out.stdout}{out.stderr}")
+        return json.loads(out.stdout)
+
+    def create_table(self):
+        env = {**os.environ, **self.aws_env()}
+        code = (
+            "import boto3\n"
+            "c = boto3.client('dynamodb')\n"
+            f"if '{PRESENCE_TABLE}' not in c.list_tables()['TableNames']:\n"
+            f"    c.create_table(TableName='{PRESENCE_TABLE}', BillingMode='PAY_PER_REQUEST',\n"
+            "        AttributeDefinitions=[{'AttributeName': 'pk', 'AttributeType': 'S'}, {'AttributeName': 'sk', 'AttributeType': 'S'}],\n"
+            "        KeySchema=[{'AttributeName': 'pk', 'KeyType': 'HASH'}, {'AttributeName': 'sk', 'KeyType': 'RANGE'}])\n"
+        )
+        subprocess.run([os.path.join(VENV_BIN, "python"), "-c", code], env=env, check=True)
 
     def put_secret(self):
         # The same JSON the README tells you to store in the real secret.
@@ -153,6 +188,66 @@ class Stack:
                 os.killpg(p.pid, signal.SIGKILL)
 
 
+def sign(secret, ts, body):
+    """Zoom's signature, computed here independently of the Rust code."""
+    return "v0=" + hmac.new(secret.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
+
+
+def deliver(api, payload, secret=DEMO_WEBHOOK_TOKEN, ts=None):
+    body = json.dumps(payload, ensure_ascii=False).encode()
+    ts = str(ts if ts is not None else int(time.time()))
+    headers = {"content-type": "application/json", "x-zm-request-timestamp": ts, "x-zm-signature": sign(secret, ts, body)}
+    return http("POST", f"{api}/zoom/webhook", body, headers, timeout=120)
+
+
+def participant_event(event, name, uuid, at, email=None, meeting_id=DEMO_MEETING_ID):
+    iso = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
+    participant = {"user_id": str(abs(hash(uuid)) % 10**8), "user_name": name, "participant_uuid": uuid,
+                   "email": email or "", "id": ""}
+    participant["leave_time" if event.endswith("left") else "join_time"] = iso
+    return {"event": event, "event_ts": int(at * 1000),
+            "payload": {"account_id": "demo-account", "object": {"id": meeting_id, "uuid": "kitchen-uuid==",
+                                                                 "host_id": "bot", "topic": "Coffee Kitchen", "type": 3,
+                                                                 "participant": participant}}}
+
+
+def count(api):
+    s, h, b = http("GET", f"{api}/participant-count", None,
+                   {"Authorization": f"Bearer {DEMO_DEVICE_KEY}", "Accept": "application/json"}, timeout=120)
+    return json.loads(b) if s == 200 else {"status": s, "body": b}
+
+
+REPLAY = [
+    # (what, event, name, participant_uuid, seconds from now, email)
+    ("Zoë joins (non-ASCII name)", "meeting.participant_joined", "Zoë Łukasz", "zoe-laptop", 0, "zoe@example.com"),
+    ("the same delivery again (Zoom retry)", "meeting.participant_joined", "Zoë Łukasz", "zoe-laptop", 0, "zoe@example.com"),
+    ("Finn joins from his laptop", "meeting.participant_joined", "Finn", "finn-laptop", 1, "finn@example.com"),
+    ("Finn joins from his phone too (one person)", "meeting.participant_joined", "Finn", "finn-phone", 2, "finn@example.com"),
+    ("Finn's phone leaves (he is still in)", "meeting.participant_left", "Finn", "finn-phone", 3, "finn@example.com"),
+    ("Gina's LEAVE arrives before her join (out of order)", "meeting.participant_left", "Gina", "gina-1", 6, "gina@example.com"),
+    ("... then Gina's older join arrives: no ghost", "meeting.participant_joined", "Gina", "gina-1", 4, "gina@example.com"),
+    ("Hugo waits in the waiting room (not in the kitchen)", "meeting.participant_joined_waiting_room", "Hugo", "hugo-1", 5, "hugo@example.com"),
+    ("Zoë leaves", "meeting.participant_left", "Zoë Łukasz", "zoe-laptop", 7, "zoe@example.com"),
+    ("Zoë rejoins", "meeting.participant_joined", "Zoë Łukasz", "zoe-laptop", 8, "zoe@example.com"),
+]
+
+
+def replay(api=None, quiet=False):
+    api = api or f"http://127.0.0.1:{DEV_PORTS['api']}"
+    start = int(time.time())
+    before = count(api).get("count")
+    results = []
+    if not quiet:
+        print(f"count before: {before}")
+    for what, event, name, uuid, dt, email in REPLAY:
+        s, _, b = deliver(api, participant_event(event, name, uuid, start + dt, email))
+        after = count(api)
+        results.append((s, json.loads(b) if s == 200 else b, after.get("count")))
+        if not quiet:
+            print(f"{what:55} -> webhook {s} {b:40} count {after.get('count')} ({after.get('source')})")
+    return before, results
+
+
 def curl_lines(api):
     key = DEMO_DEVICE_KEY
     return "\n".join([
@@ -165,14 +260,19 @@ def curl_lines(api):
 
 def up():
     real = all(os.environ.get(v) for v in ("ZOOM_ACCOUNT_ID", "ZOOM_CLIENT_ID", "ZOOM_CLIENT_SECRET", "ZOOM_MEETING_ID", "ZOOM_TECH_USER"))
-    stack = Stack(real_zoom=real, ports={"moto": 5000, "sim": 9100, "api": 9000})
+    stack = Stack(real_zoom=real, ports=DEV_PORTS)
     try:
         stack.start()
+        print("reconcile (seeding presence from Zoom):", stack.reconcile())
         print(f"\nCoffee Kitchen is running on {stack.api} ({'REAL Zoom' if real else 'Zoom simulator at ' + stack.sim})")
         print(f"logs: {LOG_DIR}/*.log   demo device: {DEMO_DEVICE} (key {DEMO_DEVICE_KEY})\n")
         print(curl_lines(stack.api))
         if not real:
             print(f"\n# messages the simulator 'delivered':\ncurl -s {stack.sim}/_sim/messages")
+            print("# someone joins / leaves the kitchen (the simulator sends Zoom's signed webhook):")
+            print(f"curl -s {stack.sim}/_sim/join -H 'content-type: application/json' -d '{{\"name\":\"Erin\",\"email\":\"erin@example.com\"}}'")
+            print(f"curl -s {stack.sim}/_sim/leave -H 'content-type: application/json' -d '{{\"name\":\"Erin\"}}'")
+            print("# a scripted replay (duplicates, out of order, two devices): make replay")
         print("\nCtrl-C stops everything.")
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         while all(p.poll() is None for _, p in stack.procs):
@@ -224,8 +324,37 @@ def e2e():
         s, _, b = http("GET", f"{stack.sim}/_sim/stats")
         stats = json.loads(b)
         check("one token for every call of each warm function", stats["token_requests"] <= 2, b)
+
+        # Issue 3: presence from webhooks.
+        s, _, b = http("POST", f"{stack.sim}/_sim/webhook/validate")
+        check("Zoom's endpoint.url_validation round trip", s == 200, f"{s} {b}")
+        seeded = stack.reconcile()
+        check("reconcile seeds presence from Zoom", seeded.get("status") == "repaired", str(seeded))
+        c = count(stack.api)
+        check("count now from presence: 3", c.get("count") == 3 and c.get("source") == "webhook", str(c))
+        s, _, b = http("POST", f"{stack.sim}/_sim/stats/reset")
+        s, _, b = http("POST", f"{stack.sim}/_sim/join", json.dumps({"name": "Erin", "email": "erin@example.com"}).encode(),
+                       {"content-type": "application/json"}, timeout=120)
+        check("simulator delivered the signed join webhook", s == 200 and json.loads(b)["webhook"]["status"] == 200, b)
+        c = count(stack.api)
+        check("the join shows on the next count request", c.get("count") == 4 and c.get("source") == "webhook", str(c))
+        for _ in range(20):
+            count(stack.api)
+        st = json.loads(http("GET", f"{stack.sim}/_sim/stats")[2])
+        check("zero Zoom calls for presence count requests", st["dashboard_requests"] == 0 and st["token_requests"] == 0, str(st))
+        http("POST", f"{stack.sim}/_sim/leave", json.dumps({"name": "Erin"}).encode(), {"content-type": "application/json"})
+        check("the leave shows on the next count request", count(stack.api).get("count") == 3)
+        before, results = replay(stack.api, quiet=True)
+        counts = [r[2] for r in results]
+        expected = [before + d for d in (1, 1, 2, 2, 2, 2, 2, 2, 1, 2)]
+        check("replay: duplicates, two devices, out of order, waiting room, rejoin", counts == expected, f"{counts} != {expected}")
+        s, _, b = deliver(stack.api, participant_event("meeting.participant_joined", "Mallory", "m-1", time.time()), secret="wrong")
+        check("bad signature -> 401, nothing stored", s == 401 and count(stack.api).get("count") == expected[-1], f"{s} {b}")
+        s, _, b = deliver(stack.api, participant_event("meeting.participant_joined", "Stale", "s-1", time.time()), ts=int(time.time()) - 600)
+        check("stale timestamp -> 401", s == 401, f"{s} {b}")
         logs = "".join(open(os.path.join(LOG_DIR, f)).read() for f in ("watch.log",))
         leaked = [s for s in (DEMO_DEVICE_KEY, "demo-client-secret", DEMO_WEBHOOK_TOKEN) if s in logs]
+        leaked += [m.group(0) for m in __import__("re").finditer(r"(?i)bearer [A-Za-z0-9._-]{20,}", logs)]
         check("no secret or device key in the function logs", not leaked, str(leaked))
     finally:
         stack.stop()
@@ -235,4 +364,4 @@ def e2e():
 
 
 if __name__ == "__main__":
-    {"up": up, "e2e": e2e}.get(sys.argv[1] if len(sys.argv) > 1 else "", lambda: sys.exit(__doc__))()
+    {"up": up, "e2e": e2e, "replay": replay}.get(sys.argv[1] if len(sys.argv) > 1 else "", lambda: sys.exit(__doc__))()

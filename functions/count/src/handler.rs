@@ -192,19 +192,19 @@ impl Count {
     /// The current headcount and whether it is stale.
     async fn headcount(&self) -> Result<(Arc<Snapshot>, bool), ApiError> {
         match (self.settings.source, &self.presence) {
-            (Source::Webhook, Some(store)) => self.from_presence(store).await,
+            (Source::Webhook, Some(store)) => self.read_presence(store).await,
             (Source::Auto, Some(store)) => match self.fresh_presence(store).await {
                 Some(snap) => Ok((snap, false)),
-                None => self.from_dashboard().await,
+                None => self.read_dashboard().await,
             },
-            _ => self.from_dashboard().await,
+            _ => self.read_dashboard().await,
         }
     }
 
     /// `webhook`: the presence table, on every request (a join shows on the
     /// next one). When the table is unreachable: the last count, stale, while
     /// it can; then a clear 503 — never a made-up number.
-    async fn from_presence(
+    async fn read_presence(
         &self,
         store: &PresenceStore,
     ) -> Result<(Arc<Snapshot>, bool), ApiError> {
@@ -266,7 +266,7 @@ impl Count {
 
     /// `dashboard`: at most one Zoom call per cache period per container,
     /// however many callers arrive; the last count, stale, while Zoom fails.
-    async fn from_dashboard(&self) -> Result<(Arc<Snapshot>, bool), ApiError> {
+    async fn read_dashboard(&self) -> Result<(Arc<Snapshot>, bool), ApiError> {
         if let Some(s) = self.dashboard.younger_than(self.settings.cache_for) {
             return Ok((s, false));
         }

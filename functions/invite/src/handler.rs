@@ -41,7 +41,9 @@ impl InviteConfig {
             ));
         }
         let join_url = env.get("ZOOM_JOIN_URL");
-        let valid_url = |u: &String| (u.starts_with("https://") || u.starts_with("http://")) && u.chars().count() <= 500;
+        let valid_url = |u: &String| {
+            (u.starts_with("https://") || u.starts_with("http://")) && u.chars().count() <= 500
+        };
         if join_url.as_ref().is_some_and(|u| !valid_url(u)) {
             return Err(ConfigError::new(
                 "ZOOM_JOIN_URL",
@@ -490,11 +492,25 @@ mod tests {
         for (label, e) in &corpus {
             let (status, body) = call(&state, e.request()).await;
             assert!((400..500).contains(&status), "{label}: {status} {body}");
-            assert!(body["error"].as_str().is_some_and(|c| !c.is_empty()), "{label}: {body}");
-            assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{label}: {body}");
+            assert!(
+                body["error"].as_str().is_some_and(|c| !c.is_empty()),
+                "{label}: {body}"
+            );
+            assert!(
+                body["message"].as_str().is_some_and(|m| !m.is_empty()),
+                "{label}: {body}"
+            );
         }
-        assert!(sim.sim.messages().is_empty(), "a hostile request got a message delivered");
-        assert_eq!(call(&state, form("email=alice@example.com").request()).await.0, 200);
+        assert!(
+            sim.sim.messages().is_empty(),
+            "a hostile request got a message delivered"
+        );
+        assert_eq!(
+            call(&state, form("email=alice@example.com").request())
+                .await
+                .0,
+            200
+        );
         logs.assert_no_secrets(&[]);
     }
 
@@ -504,16 +520,45 @@ mod tests {
     async fn under_faults_success_means_delivered() {
         let (sim, state) = setup().await;
         let faults = [
-            (Endpoint::Token, Fault::Status { status: 503, body: json!({}) }),
+            (
+                Endpoint::Token,
+                Fault::Status {
+                    status: 503,
+                    body: json!({}),
+                },
+            ),
             (Endpoint::Token, Fault::Hang),
-            (Endpoint::Token, Fault::RateLimit { retry_after: Some("3".into()) }),
-            (Endpoint::Meeting, Fault::Status { status: 500, body: json!({}) }),
+            (
+                Endpoint::Token,
+                Fault::RateLimit {
+                    retry_after: Some("3".into()),
+                },
+            ),
+            (
+                Endpoint::Meeting,
+                Fault::Status {
+                    status: 500,
+                    body: json!({}),
+                },
+            ),
             (Endpoint::Meeting, Fault::Drop),
             (Endpoint::Chat, Fault::RateLimit { retry_after: None }),
-            (Endpoint::Chat, Fault::Status { status: 502, body: json!({"code": 5301, "message": "x"}) }),
+            (
+                Endpoint::Chat,
+                Fault::Status {
+                    status: 502,
+                    body: json!({"code": 5301, "message": "x"}),
+                },
+            ),
             (Endpoint::Chat, Fault::Delay { ms: 1500 }),
             (Endpoint::Chat, Fault::Drop),
-            (Endpoint::Chat, Fault::Status { status: 401, body: json!({"code": 124, "message": "Invalid access token."}) }),
+            (
+                Endpoint::Chat,
+                Fault::Status {
+                    status: 401,
+                    body: json!({"code": 124, "message": "Invalid access token."}),
+                },
+            ),
         ];
         let mut succeeded = 0;
         for round in 0..3 {
@@ -525,10 +570,19 @@ mod tests {
                 match status {
                     200 => {
                         succeeded += 1;
-                        assert_eq!(delivered, 1, "round {round} {ep:?} {fault:?}: 200 without delivery");
-                        assert_eq!(body["message_id"].as_str(), sim.sim.messages().last().map(|m| m.id.as_str()));
+                        assert_eq!(
+                            delivered, 1,
+                            "round {round} {ep:?} {fault:?}: 200 without delivery"
+                        );
+                        assert_eq!(
+                            body["message_id"].as_str(),
+                            sim.sim.messages().last().map(|m| m.id.as_str())
+                        );
                     }
-                    429 | 502 | 503 | 422 => assert_eq!(delivered, 0, "round {round} {ep:?} {fault:?}: failure after delivery"),
+                    429 | 502 | 503 | 422 => assert_eq!(
+                        delivered, 0,
+                        "round {round} {ep:?} {fault:?}: failure after delivery"
+                    ),
                     other => panic!("round {round} {ep:?} {fault:?}: unexpected {other} {body}"),
                 }
                 sim.sim.clear_faults(None);
@@ -536,7 +590,12 @@ mod tests {
         }
         // A 401 on the chat call is retried with a new token, so that one succeeds.
         assert!(succeeded >= 3, "{succeeded}");
-        assert_eq!(call(&state, form("email=alice@example.com").request()).await.0, 200);
+        assert_eq!(
+            call(&state, form("email=alice@example.com").request())
+                .await
+                .0,
+            200
+        );
     }
 
     #[test]

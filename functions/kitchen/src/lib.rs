@@ -7,10 +7,12 @@ pub mod credentials;
 pub mod device_auth;
 pub mod http;
 pub mod participants;
+pub mod presence;
 pub mod request;
 pub mod secret;
 pub mod time;
 pub mod token;
+pub mod webhook;
 pub mod zoom;
 
 pub use lambda_http;

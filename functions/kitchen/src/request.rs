@@ -33,7 +33,13 @@ pub fn email_from_body(content_type: Option<&str>, body: &[u8]) -> Result<String
         return Err(missing_email());
     }
     // An absent header is sniffed below; a present but empty one is refused.
-    let media_type = content_type.map(|c| c.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+    let media_type = content_type.map(|c| {
+        c.split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase()
+    });
     let raw = match media_type.as_deref() {
         Some("application/json") => from_json(text)?,
         Some("application/x-www-form-urlencoded") => from_form(text)?,

@@ -371,13 +371,21 @@ pub fn hostile_requests(path: &str, method: &str, reads_body: bool) -> Vec<(Stri
     let mut out: Vec<(String, Event)> = Vec::new();
     let good = || event(method, path).device_key(DEVICE_KEY);
     // Wrong methods, with and without a key and a body.
-    for m in ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "CONNECT", "FOO", "get", "P0ST"] {
+    for m in [
+        "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "CONNECT", "FOO",
+        "get", "P0ST",
+    ] {
         if m == method {
             continue;
         }
         out.push((format!("method {m}"), event(m, path).device_key(DEVICE_KEY)));
         out.push((format!("method {m} without key"), event(m, path)));
-        out.push((format!("method {m} with body"), event(m, path).device_key(DEVICE_KEY).text("email=alice@example.com")));
+        out.push((
+            format!("method {m} with body"),
+            event(m, path)
+                .device_key(DEVICE_KEY)
+                .text("email=alice@example.com"),
+        ));
     }
     // Device keys: missing, malformed, wrong, duplicated, oversized.
     let long_key = "k".repeat(100_000);
@@ -409,20 +417,35 @@ pub fn hostile_requests(path: &str, method: &str, reads_body: bool) -> Vec<(Stri
     ];
     for (i, v) in auth_values.iter().enumerate() {
         let e = event(method, path).header("authorization", v);
-        let e = if reads_body { e.header("content-type", "application/x-www-form-urlencoded").text("email=alice@example.com") } else { e };
+        let e = if reads_body {
+            e.header("content-type", "application/x-www-form-urlencoded")
+                .text("email=alice@example.com")
+        } else {
+            e
+        };
         out.push((format!("authorization #{i}"), e));
     }
     for h in ["x-api-key", "x-device-key", "cookie", "proxy-authorization"] {
-        out.push((format!("key in {h} instead"), event(method, path).header(h, DEVICE_KEY)));
+        out.push((
+            format!("key in {h} instead"),
+            event(method, path).header(h, DEVICE_KEY),
+        ));
     }
     out.push(("no headers at all".into(), event(method, path)));
     // Bodies and content types.
     let deep_json = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
-    let deep_obj = format!("{}\"a@example.com\"{}", "{\"email\":".repeat(500), "}".repeat(500));
+    let deep_obj = format!(
+        "{}\"a@example.com\"{}",
+        "{\"email\":".repeat(500),
+        "}".repeat(500)
+    );
     let mut bodies: Vec<(&str, String)> = vec![
         ("whitespace", " \n\t ".into()),
         ("huge form", format!("email={}", "a".repeat(1 << 20))),
-        ("huge json", format!("{{\"email\":\"{}@example.com\"}}", "a".repeat(1 << 20))),
+        (
+            "huge json",
+            format!("{{\"email\":\"{}@example.com\"}}", "a".repeat(1 << 20)),
+        ),
         ("deep array", deep_json),
         ("deep object", deep_obj),
         ("json array", "[\"alice@example.com\"]".into()),
@@ -430,27 +453,54 @@ pub fn hostile_requests(path: &str, method: &str, reads_body: bool) -> Vec<(Stri
         ("json number", "42".into()),
         ("json null", "null".into()),
         ("json true", "true".into()),
-        ("json extra field", "{\"email\":\"alice@example.com\",\"admin\":true}".into()),
+        (
+            "json extra field",
+            "{\"email\":\"alice@example.com\",\"admin\":true}".into(),
+        ),
         ("json email number", "{\"email\":42}".into()),
         ("json email null", "{\"email\":null}".into()),
         ("json email object", "{\"email\":{\"$ne\":null}}".into()),
         ("json email array", "{\"email\":[\"a@example.com\"]}".into()),
-        ("json duplicate key", "{\"email\":\"a@example.com\",\"email\":\"b@example.com\"}".into()),
+        (
+            "json duplicate key",
+            "{\"email\":\"a@example.com\",\"email\":\"b@example.com\"}".into(),
+        ),
         ("json truncated", "{\"email\":\"a@exa".into()),
-        ("json trailing garbage", "{\"email\":\"a@example.com\"}xyz".into()),
-        ("json with BOM", "\u{feff}{\"email\":\"a@example.com\"}".into()),
+        (
+            "json trailing garbage",
+            "{\"email\":\"a@example.com\"}xyz".into(),
+        ),
+        (
+            "json with BOM",
+            "\u{feff}{\"email\":\"a@example.com\"}".into(),
+        ),
         ("form extra field", "email=alice@example.com&admin=1".into()),
-        ("form duplicate email", "email=alice@example.com&email=bob@example.com".into()),
+        (
+            "form duplicate email",
+            "email=alice@example.com&email=bob@example.com".into(),
+        ),
         ("form empty email", "email=".into()),
         ("form no value", "email".into()),
         ("form only ampersands", "&&&&".into()),
         ("form bad percent", "email=%ZZ%@example.com".into()),
         ("form encoded null", "email=alice%00@example.com".into()),
-        ("form crlf injection", "email=alice@example.com%0D%0ABcc:%20evil@example.com".into()),
-        ("form header injection", "email=alice@example.com\r\nX-Evil: 1".into()),
+        (
+            "form crlf injection",
+            "email=alice@example.com%0D%0ABcc:%20evil@example.com".into(),
+        ),
+        (
+            "form header injection",
+            "email=alice@example.com\r\nX-Evil: 1".into(),
+        ),
         ("form sql injection", "email=' OR 1=1 --".into()),
-        ("form sql in local part", "email=a'%3B DROP TABLE users%3B--@example.com".into()),
-        ("form script", "email=<script>alert(1)</script>@example.com".into()),
+        (
+            "form sql in local part",
+            "email=a'%3B DROP TABLE users%3B--@example.com".into(),
+        ),
+        (
+            "form script",
+            "email=<script>alert(1)</script>@example.com".into(),
+        ),
         ("form template", "email={join_url}@example.com".into()),
         ("form jndi", "email=${jndi:ldap://evil/a}".into()),
         ("form path traversal", "email=../../etc/passwd".into()),
@@ -464,21 +514,43 @@ pub fn hostile_requests(path: &str, method: &str, reads_body: bool) -> Vec<(Stri
         ("form ip literal", "email=alice@[127.0.0.1]".into()),
         ("form idn homoglyph", "email=аlice@example.com".into()),
         ("form emoji", "email=☕@example.com".into()),
-        ("form overlong local", format!("email={}@example.com", "a".repeat(65))),
-        ("form overlong total", format!("email=a@{}.com", "b".repeat(300))),
-        ("form overlong label", format!("email=a@{}.com", "b".repeat(64))),
+        (
+            "form overlong local",
+            format!("email={}@example.com", "a".repeat(65)),
+        ),
+        (
+            "form overlong total",
+            format!("email=a@{}.com", "b".repeat(300)),
+        ),
+        (
+            "form overlong label",
+            format!("email=a@{}.com", "b".repeat(64)),
+        ),
         ("form hyphen label", "email=a@-example.com".into()),
         ("form unicode escapes", "email=\\u0061@example.com".into()),
-        ("form semicolon list", "email=a@example.com;b@example.com".into()),
-        ("form comma list", "email=a@example.com,b@example.com".into()),
+        (
+            "form semicolon list",
+            "email=a@example.com;b@example.com".into(),
+        ),
+        (
+            "form comma list",
+            "email=a@example.com,b@example.com".into(),
+        ),
         ("xml", "<email>alice@example.com</email>".into()),
     ];
     if !reads_body {
         bodies.push(("plain form body", "email=alice@example.com".into()));
-        bodies.push(("plain json body", "{\"email\":\"alice@example.com\"}".into()));
+        bodies.push((
+            "plain json body",
+            "{\"email\":\"alice@example.com\"}".into(),
+        ));
     }
     let content_types: &[Option<&str>] = if reads_body {
-        &[Some("application/x-www-form-urlencoded"), Some("application/json"), None]
+        &[
+            Some("application/x-www-form-urlencoded"),
+            Some("application/json"),
+            None,
+        ]
     } else {
         &[None, Some("application/json")]
     };
@@ -493,18 +565,62 @@ pub fn hostile_requests(path: &str, method: &str, reads_body: bool) -> Vec<(Stri
         }
         out.push((format!("{label} base64"), good().base64(body.as_bytes())));
     }
-    for (i, bin) in [vec![0u8; 64], vec![0xff; 64], (0..=255u8).collect::<Vec<_>>(), b"email=\xff\xfe@example.com".to_vec(), vec![0xc3, 0x28], vec![0xed, 0xa0, 0x80]].iter().enumerate() {
-        out.push((format!("binary #{i}"), good().header("content-type", "application/x-www-form-urlencoded").base64(bin)));
-        out.push((format!("binary #{i} octet-stream"), good().header("content-type", "application/octet-stream").base64(bin)));
+    for (i, bin) in [
+        vec![0u8; 64],
+        vec![0xff; 64],
+        (0..=255u8).collect::<Vec<_>>(),
+        b"email=\xff\xfe@example.com".to_vec(),
+        vec![0xc3, 0x28],
+        vec![0xed, 0xa0, 0x80],
+    ]
+    .iter()
+    .enumerate()
+    {
+        out.push((
+            format!("binary #{i}"),
+            good()
+                .header("content-type", "application/x-www-form-urlencoded")
+                .base64(bin),
+        ));
+        out.push((
+            format!("binary #{i} octet-stream"),
+            good()
+                .header("content-type", "application/octet-stream")
+                .base64(bin),
+        ));
     }
     let valid = "email=alice@example.com";
-    for ct in ["multipart/form-data; boundary=x", "text/html", "application/xml", "image/png", "application/x-www-form-urlencoded, application/json", ";;;", "application/json; charset=utf-16"] {
-        let e = good().header("content-type", ct).text(if reads_body { valid } else { "x" });
+    for ct in [
+        "multipart/form-data; boundary=x",
+        "text/html",
+        "application/xml",
+        "image/png",
+        "application/x-www-form-urlencoded, application/json",
+        ";;;",
+        "application/json; charset=utf-16",
+    ] {
+        let e = good()
+            .header("content-type", ct)
+            .text(if reads_body { valid } else { "x" });
         out.push((format!("content type {ct}"), e));
     }
-    out.push(("duplicated content type".into(), good().header("content-type", "application/json").header("content-type", "application/json").text("{}")));
+    out.push((
+        "duplicated content type".into(),
+        good()
+            .header("content-type", "application/json")
+            .header("content-type", "application/json")
+            .text("{}"),
+    ));
     if !reads_body {
-        for q in ["a=1", "meeting_id=1", "x", "count=999", "%ZZ", "&&", "callback=alert(1)"] {
+        for q in [
+            "a=1",
+            "meeting_id=1",
+            "x",
+            "count=999",
+            "%ZZ",
+            "&&",
+            "callback=alert(1)",
+        ] {
             out.push((format!("query {q}"), good().query(q)));
         }
     }

@@ -49,12 +49,19 @@ pub enum WebhookReject {
 /// "v0:" + timestamp + ":" + body)), with the timestamp within [`MAX_SKEW_SECS`]
 /// of `now`. Fails closed on anything missing, repeated or malformed; the MAC is
 /// compared in constant time.
-pub fn verify(secret: &Secret, headers: &HeaderMap, raw_body: &[u8], now: SystemTime) -> Result<(), WebhookReject> {
+pub fn verify(
+    secret: &Secret,
+    headers: &HeaderMap,
+    raw_body: &[u8],
+    now: SystemTime,
+) -> Result<(), WebhookReject> {
     if secret.is_empty() {
         return Err(WebhookReject::NoSecret);
     }
-    let signature = single_header(headers, SIGNATURE_HEADER)?.ok_or(WebhookReject::MissingSignature)?;
-    let timestamp = single_header(headers, TIMESTAMP_HEADER)?.ok_or(WebhookReject::MissingTimestamp)?;
+    let signature =
+        single_header(headers, SIGNATURE_HEADER)?.ok_or(WebhookReject::MissingSignature)?;
+    let timestamp =
+        single_header(headers, TIMESTAMP_HEADER)?.ok_or(WebhookReject::MissingTimestamp)?;
     let sent_at = parse_timestamp(timestamp)?;
     let now_s = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
     if sent_at.abs_diff(now_s) > MAX_SKEW_SECS {
@@ -66,7 +73,8 @@ pub fn verify(secret: &Secret, headers: &HeaderMap, raw_body: &[u8], now: System
     mac.update(timestamp);
     mac.update(b":");
     mac.update(raw_body);
-    mac.verify_slice(&expected).map_err(|_| WebhookReject::BadSignature)
+    mac.verify_slice(&expected)
+        .map_err(|_| WebhookReject::BadSignature)
 }
 
 /// The answer to `endpoint.url_validation`:
@@ -79,15 +87,21 @@ pub fn url_validation_response(secret: &Secret, plain_token: &str) -> Value {
 
 fn hmac(secret: &Secret) -> HmacSha256 {
     // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
-    <HmacSha256 as Mac>::new_from_slice(secret.expose().as_bytes()).unwrap_or_else(|_| unreachable!("HMAC accepts any key length"))
+    <HmacSha256 as Mac>::new_from_slice(secret.expose().as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"))
 }
 
 /// The header's bytes when it is there exactly once. API Gateway (payload 2.0)
 /// joins repeated headers with commas, so a comma also means "repeated": neither
 /// a signature nor a timestamp ever contains one. Empty counts as missing.
-fn single_header<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<Option<&'a [u8]>, WebhookReject> {
+fn single_header<'a>(
+    headers: &'a HeaderMap,
+    name: &'static str,
+) -> Result<Option<&'a [u8]>, WebhookReject> {
     let mut values = headers.get_all(name).iter();
-    let Some(first) = values.next() else { return Ok(None) };
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
     if values.next().is_some() || first.as_bytes().contains(&b',') {
         return Err(WebhookReject::DuplicateHeader(name));
     }
@@ -100,11 +114,15 @@ fn parse_timestamp(raw: &[u8]) -> Result<u64, WebhookReject> {
     if raw.is_empty() || raw.len() > 12 || !raw.iter().all(u8::is_ascii_digit) {
         return Err(WebhookReject::MalformedTimestamp);
     }
-    Ok(raw.iter().fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0')))
+    Ok(raw
+        .iter()
+        .fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0')))
 }
 
 fn decode_signature(raw: &[u8]) -> Result<[u8; 32], WebhookReject> {
-    let hex_part = raw.strip_prefix(b"v0=").ok_or(WebhookReject::MalformedSignature)?;
+    let hex_part = raw
+        .strip_prefix(b"v0=")
+        .ok_or(WebhookReject::MalformedSignature)?;
     let mut out = [0u8; 32];
     if hex_part.len() != 64 {
         return Err(WebhookReject::MalformedSignature);
@@ -213,9 +231,9 @@ impl WebhookEvent {
 
     pub fn meeting_id(&self) -> Option<&str> {
         match self {
-            Self::MeetingStarted { meeting_id, .. } | Self::MeetingEnded { meeting_id, .. } | Self::Participant { meeting_id, .. } => {
-                Some(meeting_id)
-            }
+            Self::MeetingStarted { meeting_id, .. }
+            | Self::MeetingEnded { meeting_id, .. }
+            | Self::Participant { meeting_id, .. } => Some(meeting_id),
             Self::UrlValidation { .. } | Self::Ignored { .. } => None,
         }
     }
@@ -238,11 +256,22 @@ pub enum ParseError {
 pub fn parse_event(raw_body: &[u8]) -> Result<WebhookEvent, ParseError> {
     let value: Value = serde_json::from_slice(raw_body).map_err(|_| ParseError::NotJson)?;
     let root = value.as_object().ok_or(ParseError::NotJson)?;
-    let event = root.get("event").and_then(Value::as_str).filter(|e| !e.is_empty()).ok_or(ParseError::NoEventType)?;
+    let event = root
+        .get("event")
+        .and_then(Value::as_str)
+        .filter(|e| !e.is_empty())
+        .ok_or(ParseError::NoEventType)?;
     let payload = root.get("payload").and_then(Value::as_object);
     let event_ts = root.get("event_ts").and_then(millis);
-    let object = payload.and_then(|p| p.get("object")).and_then(Value::as_object);
-    let ignored = |reason| Ok(WebhookEvent::Ignored { event: event.to_owned(), reason });
+    let object = payload
+        .and_then(|p| p.get("object"))
+        .and_then(Value::as_object);
+    let ignored = |reason| {
+        Ok(WebhookEvent::Ignored {
+            event: event.to_owned(),
+            reason,
+        })
+    };
 
     if event == "endpoint.url_validation" {
         // Echoed and hashed exactly as sent: no trimming.
@@ -251,14 +280,20 @@ pub fn parse_event(raw_body: &[u8]) -> Result<WebhookEvent, ParseError> {
             .and_then(Value::as_str)
             .filter(|t| !t.is_empty())
             .ok_or(ParseError::NoPlainToken)?;
-        return Ok(WebhookEvent::UrlValidation { plain_token: token.to_owned() });
+        return Ok(WebhookEvent::UrlValidation {
+            plain_token: token.to_owned(),
+        });
     }
     let change = Change::from_event(event);
     if change.is_none() && !matches!(event, "meeting.started" | "meeting.ended") {
         return ignored("not a presence event");
     }
-    let Some(object) = object else { return ignored("no payload.object") };
-    let Some(meeting_id) = object.get("id").and_then(meeting_id) else { return ignored("no meeting id") };
+    let Some(object) = object else {
+        return ignored("no payload.object");
+    };
+    let Some(meeting_id) = object.get("id").and_then(meeting_id) else {
+        return ignored("no meeting id");
+    };
     let time = |field: &str| object_time(object, field).or(event_ts);
 
     match (event, change) {
@@ -271,13 +306,18 @@ pub fn parse_event(raw_body: &[u8]) -> Result<WebhookEvent, ParseError> {
             None => ignored("no time"),
         },
         (_, Some(change)) => {
-            let Some(p) = object.get("participant").and_then(Value::as_object) else { return ignored("no participant") };
-            let Some(at_ms) = object_time(p, change.time_field()).or(event_ts) else { return ignored("no time") };
+            let Some(p) = object.get("participant").and_then(Value::as_object) else {
+                return ignored("no participant");
+            };
+            let Some(at_ms) = object_time(p, change.time_field()).or(event_ts) else {
+                return ignored("no time");
+            };
             let uuid = text(p, "participant_uuid");
             let join_id = uuid.clone().or_else(|| text(p, "user_id"));
             let account = text(p, "participant_user_id").or_else(|| text(p, "id"));
             let email = text(p, "email");
-            let Some(person) = person_key(account.as_deref(), email.as_deref(), join_id.as_deref()) else {
+            let Some(person) = person_key(account.as_deref(), email.as_deref(), join_id.as_deref())
+            else {
                 return ignored("participant has no identity");
             };
             Ok(WebhookEvent::Participant {
@@ -322,7 +362,10 @@ fn millis(v: &Value) -> Option<u64> {
 }
 
 fn object_time(obj: &Map<String, Value>, field: &str) -> Option<u64> {
-    obj.get(field).and_then(Value::as_str).and_then(parse_rfc3339).map(unix_millis)
+    obj.get(field)
+        .and_then(Value::as_str)
+        .and_then(parse_rfc3339)
+        .map(unix_millis)
 }
 
 #[cfg(test)]
@@ -339,6 +382,9 @@ mod tests {
         .into_bytes()
     }
 
+    // Epoch values checked with python3 `calendar.timegm(time.strptime(s, "%Y-%m-%dT%H:%M:%SZ"))`:
+    // 2026-11-22T20:05:30Z = 1795377930, 2026-11-22T20:00:00Z = 1795377600.
+
     #[test]
     fn joined_with_numeric_meeting_id_and_signed_in_user() {
         let body = participant_body(
@@ -346,7 +392,15 @@ mod tests {
             json!({"user_id": "16778240", "user_name": " Alice ", "id": "", "participant_user_id": "zoom-alice",
                    "participant_uuid": "P-1", "email": "Alice@Example.com", "join_time": "2026-11-22T20:05:30Z"}),
         );
-        let WebhookEvent::Participant { meeting_id, change, person_key, session_key, name, at_ms, event_ts } = parse_event(&body).unwrap()
+        let WebhookEvent::Participant {
+            meeting_id,
+            change,
+            person_key,
+            session_key,
+            name,
+            at_ms,
+            event_ts,
+        } = parse_event(&body).unwrap()
         else {
             panic!("expected a participant event")
         };
@@ -355,7 +409,7 @@ mod tests {
         assert_eq!(person_key, "user:zoom-alice");
         assert_eq!(session_key, "P-1");
         assert_eq!(name.as_deref(), Some("Alice"));
-        assert_eq!(at_ms, 1_795_464_330_000);
+        assert_eq!(at_ms, 1_795_377_930_000);
         assert_eq!(event_ts, 1_795_464_332_123);
     }
 
@@ -366,12 +420,32 @@ mod tests {
             json!({"user_id": 16778240, "id": "", "email": "Bob@Example.com",
                    "join_time": "2026-11-22T19:00:00Z", "leave_time": "2026-11-22T20:00:00Z"}),
         );
-        let WebhookEvent::Participant { person_key, session_key, at_ms, change, .. } = parse_event(&body).unwrap() else { panic!() };
-        assert_eq!((change, person_key.as_str(), session_key.as_str()), (Change::Left, "email:bob@example.com", "16778240"));
-        assert_eq!(at_ms, 1_795_463_200_000);
+        let WebhookEvent::Participant {
+            person_key,
+            session_key,
+            at_ms,
+            change,
+            ..
+        } = parse_event(&body).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (change, person_key.as_str(), session_key.as_str()),
+            (Change::Left, "email:bob@example.com", "16778240")
+        );
+        assert_eq!(at_ms, 1_795_377_600_000);
 
-        let body = participant_body("meeting.participant_left", json!({"participant_uuid": "P-9", "user_name": "Guest"}));
-        let WebhookEvent::Participant { person_key, at_ms, .. } = parse_event(&body).unwrap() else { panic!() };
+        let body = participant_body(
+            "meeting.participant_left",
+            json!({"participant_uuid": "P-9", "user_name": "Guest"}),
+        );
+        let WebhookEvent::Participant {
+            person_key, at_ms, ..
+        } = parse_event(&body).unwrap()
+        else {
+            panic!()
+        };
         assert_eq!(person_key, "join:P-9");
         assert_eq!(at_ms, 1_795_464_332_123, "no leave_time: event_ts");
     }
@@ -381,12 +455,18 @@ mod tests {
         let body = json!({"event": "meeting.ended", "event_ts": 5, "payload": {"object": {"id": "857 4606 5432", "end_time": "2026-11-22T20:00:00Z"}}});
         assert_eq!(
             parse_event(body.to_string().as_bytes()).unwrap(),
-            WebhookEvent::MeetingEnded { meeting_id: "85746065432".into(), at_ms: 1_795_463_200_000 }
+            WebhookEvent::MeetingEnded {
+                meeting_id: "85746065432".into(),
+                at_ms: 1_795_377_600_000
+            }
         );
         let body = json!({"event": "meeting.started", "event_ts": 7, "payload": {"object": {"id": 123456789}}});
         assert_eq!(
             parse_event(body.to_string().as_bytes()).unwrap(),
-            WebhookEvent::MeetingStarted { meeting_id: "123456789".into(), at_ms: 7 }
+            WebhookEvent::MeetingStarted {
+                meeting_id: "123456789".into(),
+                at_ms: 7
+            }
         );
     }
 
@@ -396,15 +476,30 @@ mod tests {
             "meeting.participant_joined_waiting_room",
             json!({"participant_uuid": "W-1", "user_name": "Dave", "date_time": "2026-11-22T20:00:00Z"}),
         );
-        let WebhookEvent::Participant { change, at_ms, .. } = parse_event(&body).unwrap() else { panic!() };
-        assert_eq!((change, at_ms), (Change::WaitingRoomJoined, 1_795_463_200_000));
+        let WebhookEvent::Participant { change, at_ms, .. } = parse_event(&body).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (change, at_ms),
+            (Change::WaitingRoomJoined, 1_795_377_600_000)
+        );
         for (event, change) in [
-            ("meeting.participant_put_in_waiting_room", Change::PutInWaitingRoom),
-            ("meeting.participant_left_waiting_room", Change::WaitingRoomLeft),
+            (
+                "meeting.participant_put_in_waiting_room",
+                Change::PutInWaitingRoom,
+            ),
+            (
+                "meeting.participant_left_waiting_room",
+                Change::WaitingRoomLeft,
+            ),
             ("meeting.participant_admitted", Change::Admitted),
         ] {
-            let parsed = parse_event(&participant_body(event, json!({"participant_uuid": "W-1"}))).unwrap();
-            assert!(matches!(parsed, WebhookEvent::Participant { change: c, .. } if c == change), "{event}");
+            let parsed =
+                parse_event(&participant_body(event, json!({"participant_uuid": "W-1"}))).unwrap();
+            assert!(
+                matches!(parsed, WebhookEvent::Participant { change: c, .. } if c == change),
+                "{event}"
+            );
             assert_eq!(parsed.event_type(), event);
         }
     }
@@ -419,7 +514,11 @@ mod tests {
             json!({"event": "recording.completed", "payload": {}}).to_string().into_bytes(),
         ];
         for body in cases {
-            assert!(matches!(parse_event(&body), Ok(WebhookEvent::Ignored { .. })), "{}", String::from_utf8_lossy(&body));
+            assert!(
+                matches!(parse_event(&body), Ok(WebhookEvent::Ignored { .. })),
+                "{}",
+                String::from_utf8_lossy(&body)
+            );
         }
     }
 
@@ -428,10 +527,15 @@ mod tests {
         assert_eq!(parse_event(b"not json"), Err(ParseError::NotJson));
         assert_eq!(parse_event(b"[1]"), Err(ParseError::NotJson));
         assert_eq!(parse_event(b"{}"), Err(ParseError::NoEventType));
-        assert_eq!(parse_event(br#"{"event":"endpoint.url_validation","payload":{}}"#), Err(ParseError::NoPlainToken));
+        assert_eq!(
+            parse_event(br#"{"event":"endpoint.url_validation","payload":{}}"#),
+            Err(ParseError::NoPlainToken)
+        );
         assert_eq!(
             parse_event(br#"{"event":"endpoint.url_validation","payload":{"plainToken":"abc"}}"#),
-            Ok(WebhookEvent::UrlValidation { plain_token: "abc".into() })
+            Ok(WebhookEvent::UrlValidation {
+                plain_token: "abc".into()
+            })
         );
     }
 }

@@ -1,0 +1,466 @@
+//! The presence store against DynamoDB (moto over HTTP; `KITCHEN_TEST_MOTO`).
+//! Events go through `parse_event` from Zoom-shaped JSON, as the webhook does.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use kitchen::participants::Participant;
+use kitchen::presence::{Applied, PresenceStore, REPAIR_GRACE_MS, SessionState, StoreError};
+use kitchen::testing::{moto_endpoint, sdk_config, unique};
+use kitchen::time::{format_rfc3339, unix_millis};
+use kitchen::webhook::{WebhookEvent, parse_event};
+use serde_json::{Value, json};
+
+const MEETING: &str = "85746065432";
+
+async fn store() -> PresenceStore {
+    let sdk = sdk_config(&moto_endpoint()).await;
+    let store = PresenceStore::new(&sdk, unique("presence"));
+    store
+        .create_table()
+        .await
+        .expect("create the presence table in moto");
+    store
+}
+
+fn now_ms() -> u64 {
+    unix_millis(SystemTime::now())
+}
+
+/// Ten minutes ago, in whole seconds (Zoom's times have no fraction).
+fn ten_minutes_ago() -> u64 {
+    now_ms() / 1000 * 1000 - 600_000
+}
+
+/// Whole seconds, as Zoom's RFC 3339 times have.
+fn rfc3339(ms: u64) -> String {
+    format_rfc3339(UNIX_EPOCH + Duration::from_millis(ms))
+}
+
+/// A Zoom participant event. `who` = (email, participant_uuid, name); the time
+/// field is chosen by event type; `event_ts` = the change time + `ts_offset` ms.
+fn participant_event(
+    event: &str,
+    who: (&str, &str, &str),
+    at_ms: u64,
+    ts_offset: u64,
+) -> WebhookEvent {
+    let (email, uuid, name) = who;
+    let time_field = match event {
+        "meeting.participant_joined" => "join_time",
+        "meeting.participant_left" => "leave_time",
+        _ => "date_time",
+    };
+    let mut participant = json!({
+        "user_id": "16778240", "user_name": name, "id": "", "participant_uuid": uuid,
+        "participant_user_id": "", "email": email,
+    });
+    participant[time_field] = json!(rfc3339(at_ms));
+    let body = json!({
+        "event": event,
+        "event_ts": at_ms / 1000 * 1000 + ts_offset,
+        "payload": {"account_id": "acc", "object": {"id": MEETING.parse::<u64>().unwrap(), "uuid": "inst==", "participant": participant}},
+    });
+    parse_event(body.to_string().as_bytes()).expect("a parseable event")
+}
+
+fn joined(who: (&str, &str, &str), at_ms: u64) -> WebhookEvent {
+    participant_event("meeting.participant_joined", who, at_ms, 100)
+}
+
+fn left(who: (&str, &str, &str), at_ms: u64) -> WebhookEvent {
+    participant_event("meeting.participant_left", who, at_ms, 900)
+}
+
+fn meeting_event(event: &str, time_field: &str, at_ms: u64) -> WebhookEvent {
+    let body = json!({"event": event, "event_ts": at_ms, "payload": {"object": {"id": MEETING, time_field: rfc3339(at_ms)}}});
+    parse_event(body.to_string().as_bytes()).expect("a parseable event")
+}
+
+const ALICE_MAC: (&str, &str, &str) = ("alice@example.com", "A-MAC", "Alice");
+const ALICE_PHONE: (&str, &str, &str) = ("Alice@Example.com", "A-PHONE", "Alice");
+const BOB: (&str, &str, &str) = ("bob@example.com", "B-1", "Bob");
+
+async fn count(store: &PresenceStore) -> usize {
+    store.read(MEETING).await.expect("read").count
+}
+
+#[tokio::test]
+async fn duplicate_delivery_counts_once() {
+    let store = store().await;
+    let t = ten_minutes_ago();
+    let event = joined(ALICE_MAC, t);
+    assert_eq!(store.apply(MEETING, &event).await.unwrap(), Applied::Stored);
+    assert_eq!(
+        store.apply(MEETING, &event).await.unwrap(),
+        Applied::DuplicateOrStale
+    );
+    let room = store.read(MEETING).await.unwrap();
+    assert_eq!(
+        (room.count, room.names.clone()),
+        (1, vec!["Alice".to_owned()])
+    );
+    assert_eq!(room.sessions.len(), 1);
+    assert_eq!(room.last_event_at_ms, Some(t));
+    assert_eq!(room.last_activity_ms, room.last_event_at_ms);
+}
+
+#[tokio::test]
+async fn left_arriving_before_its_joined_leaves_no_ghost() {
+    let store = store().await;
+    let t = ten_minutes_ago();
+    assert_eq!(
+        store.apply(MEETING, &left(BOB, t + 60_000)).await.unwrap(),
+        Applied::Stored
+    );
+    assert_eq!(
+        store.apply(MEETING, &joined(BOB, t)).await.unwrap(),
+        Applied::DuplicateOrStale
+    );
+    let room = store.read(MEETING).await.unwrap();
+    assert_eq!(room.count, 0);
+    assert_eq!(room.sessions[0].state, SessionState::Out);
+}
+
+#[tokio::test]
+async fn an_older_event_never_overwrites_a_newer_state() {
+    let store = store().await;
+    let t = ten_minutes_ago();
+    store.apply(MEETING, &joined(BOB, t)).await.unwrap();
+    store.apply(MEETING, &left(BOB, t + 60_000)).await.unwrap();
+    // Rejoin on the same participant_uuid, then a retry of the old leave.
+    assert_eq!(
+        store
+            .apply(MEETING, &joined(BOB, t + 120_000))
+            .await
+            .unwrap(),
+        Applied::Stored
+    );
+    assert_eq!(
+        store.apply(MEETING, &left(BOB, t + 60_000)).await.unwrap(),
+        Applied::DuplicateOrStale
+    );
+    assert_eq!(
+        store.apply(MEETING, &joined(BOB, t)).await.unwrap(),
+        Applied::DuplicateOrStale
+    );
+    assert_eq!(count(&store).await, 1);
+    let room = store.read(MEETING).await.unwrap();
+    assert_eq!(
+        room.last_event_at_ms,
+        Some(t + 120_000),
+        "last_event_at only rises"
+    );
+}
+
+#[tokio::test]
+async fn join_and_leave_within_one_second_are_ordered_by_event_ts() {
+    let store = store().await;
+    let t = ten_minutes_ago();
+    // Same join_time/leave_time second; Zoom's event_ts orders them. Delivered out of order.
+    store.apply(MEETING, &left(BOB, t)).await.unwrap();
+    assert_eq!(
+        store.apply(MEETING, &joined(BOB, t)).await.unwrap(),
+        Applied::DuplicateOrStale
+    );
+    assert_eq!(count(&store).await, 0);
+    // And in order, for another person.
+    store.apply(MEETING, &joined(ALICE_MAC, t)).await.unwrap();
+    assert_eq!(
+        store.apply(MEETING, &left(ALICE_MAC, t)).await.unwrap(),
+        Applied::Stored
+    );
+    assert_eq!(count(&store).await, 0);
+}
+
+#[tokio::test]
+async fn meeting_end_empties_the_room_and_late_old_joins_do_not_resurrect() {
+    let store = store().await;
+    let t = ten_minutes_ago();
+    store.apply(MEETING, &joined(ALICE_MAC, t)).await.unwrap();
+    store.apply(MEETING, &joined(BOB, t + 1_000)).await.unwrap();
+    assert_eq!(count(&store).await, 2);
+
+    let end = t + 60_000;
+    assert_eq!(
+        store
+            .apply(MEETING, &meeting_event("meeting.ended", "end_time", end))
+            .await
+            .unwrap(),
+        Applied::Stored
+    );
+    assert_eq!(count(&store).await, 0);
+    // An older end (a retry) does not move ended_at back.
+    assert_eq!(
+        store
+            .apply(MEETING, &meeting_event("meeting.ended", "end_time", t))
+            .await
+            .unwrap(),
+        Applied::DuplicateOrStale
+    );
+    // A retried join from before the end, on a device never seen: stored, not counted.
+    store
+        .apply(MEETING, &joined(ALICE_PHONE, t + 30_000))
+        .await
+        .unwrap();
+    let room = store.read(MEETING).await.unwrap();
+    assert_eq!((room.count, room.ended_at_ms), (0, Some(end)));
+
+    // The room starts again and someone joins: counted.
+    let start = end + 60_000;
+    assert_eq!(
+        store
+            .apply(
+                MEETING,
+                &meeting_event("meeting.started", "start_time", start)
+            )
+            .await
+            .unwrap(),
+        Applied::Stored
+    );
+    store
+        .apply(MEETING, &joined(BOB, start + 5_000))
+        .await
+        .unwrap();
+    let room = store.read(MEETING).await.unwrap();
+    assert_eq!(
+        (room.count, room.names.clone(), room.started_at_ms),
+        (1, vec!["Bob".to_owned()], Some(start))
+    );
+}
+
+#[tokio::test]
+async fn two_devices_are_one_person() {
+    let store = store().await;
+    let t = ten_minutes_ago();
+    store.apply(MEETING, &joined(ALICE_MAC, t)).await.unwrap();
+    store
+        .apply(MEETING, &joined(ALICE_PHONE, t + 5_000))
+        .await
+        .unwrap();
+    let room = store.read(MEETING).await.unwrap();
+    assert_eq!(
+        (room.count, room.names.clone(), room.sessions.len()),
+        (1, vec!["Alice".to_owned()], 2)
+    );
+    store
+        .apply(MEETING, &left(ALICE_MAC, t + 60_000))
+        .await
+        .unwrap();
+    assert_eq!(count(&store).await, 1, "still in on the phone");
+    store
+        .apply(MEETING, &left(ALICE_PHONE, t + 70_000))
+        .await
+        .unwrap();
+    assert_eq!(count(&store).await, 0);
+}
+
+#[tokio::test]
+async fn the_waiting_room_is_not_the_kitchen() {
+    let store = store().await;
+    let t = ten_minutes_ago();
+    let dave = ("", "D-1", "Dave (guest)");
+    let wr = |event, at| participant_event(event, dave, at, 500);
+    assert_eq!(
+        store
+            .apply(MEETING, &wr("meeting.participant_joined_waiting_room", t))
+            .await
+            .unwrap(),
+        Applied::Stored
+    );
+    let room = store.read(MEETING).await.unwrap();
+    assert_eq!(
+        (room.count, room.sessions[0].state),
+        (0, SessionState::Waiting)
+    );
+    // Admission and leaving the waiting room say nothing by themselves...
+    assert_eq!(
+        store
+            .apply(MEETING, &wr("meeting.participant_admitted", t + 10_000))
+            .await
+            .unwrap(),
+        Applied::NotTracked
+    );
+    assert_eq!(
+        store
+            .apply(
+                MEETING,
+                &wr("meeting.participant_left_waiting_room", t + 10_000)
+            )
+            .await
+            .unwrap(),
+        Applied::NotTracked
+    );
+    assert_eq!(count(&store).await, 0);
+    // ...the join that follows does.
+    store
+        .apply(MEETING, &joined(dave, t + 10_000))
+        .await
+        .unwrap();
+    assert_eq!(count(&store).await, 1);
+    // The host puts them back into the waiting room: out of the kitchen.
+    store
+        .apply(
+            MEETING,
+            &wr("meeting.participant_put_in_waiting_room", t + 20_000),
+        )
+        .await
+        .unwrap();
+    assert_eq!(count(&store).await, 0);
+}
+
+fn live(entries: Value) -> Vec<Participant> {
+    serde_json::from_value(entries).unwrap()
+}
+
+#[tokio::test]
+async fn repair_fixes_drift_and_sets_verified_at() {
+    let store = store().await;
+    let now = now_ms();
+    let long_ago = now - 600_000;
+    // The store believes Xavier is in (his leave was lost) and missed Yvonne's join.
+    store
+        .apply(
+            MEETING,
+            &joined(("xavier@example.com", "X-1", "Xavier"), long_ago),
+        )
+        .await
+        .unwrap();
+    store
+        .apply(MEETING, &joined(ALICE_MAC, long_ago))
+        .await
+        .unwrap();
+    // Rita joined moments ago: the dashboard may not list her yet, so she stays.
+    store
+        .apply(
+            MEETING,
+            &joined(
+                ("rita@example.com", "R-1", "Rita"),
+                now - REPAIR_GRACE_MS / 4,
+            ),
+        )
+        .await
+        .unwrap();
+    let zoom = live(json!([
+        {"participant_uuid": "A-MAC", "email": "alice@example.com", "user_name": "Alice", "status": "in_meeting"},
+        {"participant_uuid": "Y-1", "email": "yvonne@example.com", "user_name": "Yvonne", "status": "in_meeting"},
+        {"participant_uuid": "Y-2", "email": "yvonne@example.com", "user_name": "Yvonne", "status": "in_meeting"},
+        {"participant_uuid": "X-1", "email": "xavier@example.com", "user_name": "Xavier", "status": "in_meeting", "leave_time": rfc3339(now - 60_000)},
+        {"participant_uuid": "W-1", "user_name": "Walter", "status": "in_waiting_room"},
+    ]));
+
+    let repair = store.repair(MEETING, &zoom, now).await.unwrap();
+    assert_eq!(repair.added, vec!["Yvonne".to_owned()]);
+    assert_eq!(repair.removed, vec!["Xavier".to_owned()]);
+    assert_eq!(repair.count, 3);
+
+    let room = store.read(MEETING).await.unwrap();
+    assert_eq!(room.count, 3);
+    assert_eq!(
+        room.names,
+        vec!["Alice".to_owned(), "Rita".to_owned(), "Yvonne".to_owned()]
+    );
+    assert_eq!(room.verified_at_ms, Some(now));
+    assert_eq!(room.last_activity_ms, Some(now));
+    let yvonne: Vec<_> = room
+        .sessions
+        .iter()
+        .filter(|s| s.person == "email:yvonne@example.com")
+        .collect();
+    assert_eq!(yvonne.len(), 2, "one session per live device");
+
+    // Yvonne leaves one device by webhook: still in on the other.
+    let later = now + 1_000;
+    store
+        .apply(
+            MEETING,
+            &left(("yvonne@example.com", "Y-1", "Yvonne"), later),
+        )
+        .await
+        .unwrap();
+    assert_eq!(count(&store).await, 3);
+
+    // Repair again: nothing to do.
+    let again = store.repair(MEETING, &zoom, now + 2_000).await.unwrap();
+    assert_eq!(
+        (again.added.len(), again.removed.len(), again.count),
+        (0, 0, 3)
+    );
+}
+
+#[tokio::test]
+async fn repair_does_not_resurrect_a_fresh_leave_or_a_fresh_end() {
+    let store = store().await;
+    let now = now_ms();
+    store
+        .apply(MEETING, &joined(BOB, now - 600_000))
+        .await
+        .unwrap();
+    store
+        .apply(MEETING, &left(BOB, now - 10_000))
+        .await
+        .unwrap();
+    // The dashboard lags and still lists Bob.
+    let zoom = live(
+        json!([{"participant_uuid": "B-1", "email": "bob@example.com", "user_name": "Bob", "status": "in_meeting"}]),
+    );
+    assert_eq!(
+        store.repair(MEETING, &zoom, now).await.unwrap().added,
+        Vec::<String>::new()
+    );
+    assert_eq!(count(&store).await, 0);
+
+    let other = store.repair(MEETING, &live(json!([])), now).await.unwrap();
+    assert_eq!((other.added.len(), other.removed.len()), (0, 0));
+
+    store
+        .apply(
+            MEETING,
+            &meeting_event("meeting.ended", "end_time", now - 5_000),
+        )
+        .await
+        .unwrap();
+    let zoom = live(
+        json!([{"participant_uuid": "C-1", "email": "carol@example.com", "user_name": "Carol", "status": "in_meeting"}]),
+    );
+    assert!(
+        store
+            .repair(MEETING, &zoom, now)
+            .await
+            .unwrap()
+            .added
+            .is_empty(),
+        "the end is fresher than the dashboard"
+    );
+    assert_eq!(count(&store).await, 0);
+}
+
+#[tokio::test]
+async fn failures_are_typed_and_name_no_table_contents() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let closed = PresenceStore::new(
+        &sdk_config(&format!("http://127.0.0.1:{port}")).await,
+        "presence",
+    );
+    assert_eq!(
+        closed.read(MEETING).await.unwrap_err(),
+        StoreError::Unavailable("unreachable")
+    );
+    let event = joined(ALICE_MAC, now_ms());
+    assert!(matches!(
+        closed.apply(MEETING, &event).await,
+        Err(StoreError::Unavailable(_))
+    ));
+
+    let missing = PresenceStore::new(&sdk_config(&moto_endpoint()).await, unique("no-such-table"));
+    let err = missing.apply(MEETING, &event).await.unwrap_err();
+    assert_eq!(
+        err,
+        StoreError::Rejected {
+            code: "ResourceNotFoundException".into()
+        }
+    );
+    assert!(!err.to_string().contains("alice"));
+}

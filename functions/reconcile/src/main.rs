@@ -1,0 +1,13 @@
+use kitchen::config::Env;
+use lambda_runtime::{Error, run, service_fn, tracing};
+
+mod handler;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+    let config = handler::ReconcileConfig::from_env(&Env::process())
+        .inspect_err(|e| tracing::error!("{e}"))?;
+    let state = handler::Reconcile::new(config).await?;
+    run(service_fn(|event| handler::handle(&state, event))).await
+}

@@ -1,0 +1,595 @@
+//! `POST /zoom/webhook`: Zoom's event notifications keep the presence table.
+//!
+//! Verify the signature over the raw body first, then parse; only events for
+//! the kitchen's meeting are stored. Every outcome is a JSON response; a store
+//! failure answers 503 so Zoom retries. Logs carry the event type, the meeting
+//! id and the outcome — never the body, the signature or the secret.
+
+use std::time::{Duration, SystemTime};
+
+use kitchen::app::{DEFAULT_DEADLINE, Kitchen};
+use kitchen::config::{CommonConfig, ConfigError, Env};
+use kitchen::http::{ApiError, json_response};
+use kitchen::lambda_http::http::{Method, StatusCode};
+use kitchen::lambda_http::{Body, Error, Request, Response};
+use kitchen::presence::{Applied, PresenceStore};
+use kitchen::webhook::{WebhookEvent, parse_event, url_validation_response, verify};
+use kitchen::zoom::Timeouts;
+use serde_json::json;
+
+/// Zoom waits 3 s for an answer; everything here ends before that.
+pub const DEADLINE: Duration = Duration::from_millis(2500);
+
+#[derive(Debug)]
+pub struct WebhookConfig {
+    pub common: CommonConfig,
+    /// `KITCHEN_PRESENCE_TABLE`: the DynamoDB presence table.
+    pub table: String,
+}
+
+impl WebhookConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            common: CommonConfig::from_env(env)?,
+            table: env.required("KITCHEN_PRESENCE_TABLE")?,
+        })
+    }
+}
+
+pub struct Webhook {
+    pub kitchen: Kitchen,
+    pub store: PresenceStore,
+    deadline: Duration,
+    clock: fn() -> SystemTime,
+}
+
+impl Webhook {
+    pub async fn new(config: WebhookConfig) -> Result<Self, Error> {
+        // DynamoDB always needs the SDK, whatever holds the credentials.
+        let sdk = kitchen::aws_config().await;
+        let kitchen = Kitchen::new(
+            config.common,
+            Some(&sdk),
+            Timeouts::default(),
+            DEFAULT_DEADLINE,
+        )?;
+        Ok(Self::with_parts(
+            kitchen,
+            PresenceStore::new(&sdk, config.table),
+        ))
+    }
+
+    pub fn with_parts(kitchen: Kitchen, store: PresenceStore) -> Self {
+        Self {
+            kitchen,
+            store,
+            deadline: DEADLINE,
+            clock: SystemTime::now,
+        }
+    }
+
+    /// The clock the signature timestamp is checked against (tests replay old deliveries).
+    #[cfg(test)]
+    fn with_clock(self, clock: fn() -> SystemTime) -> Self {
+        Self { clock, ..self }
+    }
+}
+
+pub async fn handle(state: &Webhook, req: Request) -> Result<Response<Body>, Error> {
+    let outcome = tokio::time::timeout(state.deadline, receive(state, &req))
+        .await
+        .unwrap_or_else(|_| {
+            tracing::warn!(
+                deadline_ms = state.deadline.as_millis() as u64,
+                "webhook not handled in time; Zoom will retry"
+            );
+            Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                "the event could not be recorded in time; retry later",
+            ))
+        });
+    Ok(outcome.unwrap_or_else(ApiError::into_response))
+}
+
+async fn receive(state: &Webhook, req: &Request) -> Result<Response<Body>, ApiError> {
+    if req.method() != Method::POST {
+        return Err(ApiError::method_not_allowed("POST"));
+    }
+    let creds = state.kitchen.credentials().await?;
+    let Some(secret) = creds.webhook_secret_token.as_ref() else {
+        tracing::error!("a webhook arrived but the secret has no webhook_secret_token");
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "webhook_not_configured",
+            "the webhook secret token is not configured; add webhook_secret_token to the secret",
+        ));
+    };
+    // The raw bytes as Zoom sent them (lambda_http has already undone base64).
+    let raw = req.body().as_ref();
+    if let Err(reason) = verify(secret, req.headers(), raw, (state.clock)()) {
+        tracing::warn!(%reason, "webhook rejected");
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_signature",
+            format!("the request is not a valid Zoom delivery: {reason}"),
+        ));
+    }
+    let event = parse_event(raw).map_err(|e| {
+        tracing::warn!(error = %e, "signed webhook with an unreadable body");
+        ApiError::bad_request("invalid_payload", e.to_string())
+    })?;
+    let event_type = event.event_type();
+
+    let event_meeting = match &event {
+        WebhookEvent::UrlValidation { plain_token } => {
+            tracing::info!(event = event_type, "answered Zoom's URL validation");
+            return Ok(json_response(
+                StatusCode::OK,
+                &url_validation_response(secret, plain_token),
+            ));
+        }
+        WebhookEvent::Ignored { reason, .. } => {
+            tracing::info!(event = event_type, reason, outcome = "ignored", "webhook");
+            return Ok(status("ignored"));
+        }
+        other => other.meeting_id().unwrap_or_default(),
+    };
+    let ours = &state.kitchen.config.meeting_id;
+    if event_meeting != ours {
+        tracing::info!(
+            event = event_type,
+            meeting_id = event_meeting,
+            outcome = "ignored",
+            "webhook for another meeting"
+        );
+        return Ok(status("ignored"));
+    }
+    match state.store.apply(ours, &event).await {
+        Ok(applied) => {
+            let outcome = match applied {
+                Applied::Stored => "stored",
+                Applied::DuplicateOrStale => "duplicate_or_stale",
+                Applied::NotTracked => "ignored",
+            };
+            tracing::info!(event = event_type, meeting_id = %ours, outcome, "webhook");
+            Ok(status(outcome))
+        }
+        Err(e) => {
+            tracing::error!(event = event_type, meeting_id = %ours, error = %e, "recording the webhook failed; Zoom will retry");
+            Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "presence_unavailable",
+                "the presence table could not be updated; retry later",
+            ))
+        }
+    }
+}
+
+fn status(outcome: &str) -> Response<Body> {
+    json_response(StatusCode::OK, &json!({ "status": outcome }))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::UNIX_EPOCH;
+
+    use kitchen::credentials::{CredentialSource, Credentials};
+    use kitchen::secret::Secret;
+    use kitchen::testing::{
+        LogCapture, WEBHOOK_TOKEN, body_json, common_config, credentials, event, fast_timeouts,
+        fixture, kitchen, moto_endpoint, sdk_config, unique,
+    };
+    use serde_json::Value;
+    use zoom_sim::{DEMO_MEETING_ID, Sim, SimHandle, sign_webhook};
+
+    use super::*;
+
+    async fn store_at(endpoint: &str) -> PresenceStore {
+        PresenceStore::new(&sdk_config(endpoint).await, unique("presence"))
+    }
+
+    /// A webhook on the simulator's account with a fresh table in moto.
+    async fn setup() -> (SimHandle, Webhook) {
+        let sim = Sim::demo().spawn().await;
+        let store = store_at(&moto_endpoint()).await;
+        store
+            .create_table()
+            .await
+            .expect("create the presence table");
+        let state = Webhook::with_parts(kitchen(&sim), store);
+        (sim, state)
+    }
+
+    /// A webhook whose secret holds `token` as its webhook secret token.
+    fn with_token(sim: &SimHandle, token: Option<&str>, store: PresenceStore) -> Webhook {
+        let creds = Credentials {
+            webhook_secret_token: token.map(Secret::new),
+            ..credentials()
+        };
+        let config = common_config(sim, CredentialSource::Inline(Arc::new(creds)));
+        Webhook::with_parts(
+            Kitchen::new(config, None, fast_timeouts(), Duration::from_secs(2)).unwrap(),
+            store,
+        )
+    }
+
+    fn now_secs() -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    }
+
+    fn post(body: &str) -> kitchen::testing::Event {
+        let ts = now_secs().to_string();
+        event("POST", "/zoom/webhook")
+            .header("content-type", "application/json; charset=utf-8")
+            .header("x-zm-request-timestamp", &ts)
+            .header(
+                "x-zm-signature",
+                &sign_webhook(WEBHOOK_TOKEN, &ts, body.as_bytes()),
+            )
+            .text(body)
+    }
+
+    fn participant_body(event: &str, meeting_id: Value, name: &str, uuid: &str) -> String {
+        let time_field = if event.ends_with("left") {
+            "leave_time"
+        } else {
+            "join_time"
+        };
+        let now = SystemTime::now();
+        json!({
+            "event": event,
+            "event_ts": kitchen::time::unix_millis(now),
+            "payload": {"account_id": "demo-account", "object": {
+                "id": meeting_id, "uuid": "inst==", "participant": {
+                    "user_id": "16778250", "user_name": name, "id": "", "participant_uuid": uuid,
+                    "email": format!("{}@example.com", name.to_lowercase()), time_field: kitchen::time::format_rfc3339(now),
+                }
+            }}
+        })
+        .to_string()
+    }
+
+    fn join(name: &str, uuid: &str) -> String {
+        participant_body(
+            "meeting.participant_joined",
+            json!(DEMO_MEETING_ID.parse::<u64>().unwrap()),
+            name,
+            uuid,
+        )
+    }
+
+    async fn call(state: &Webhook, e: kitchen::testing::Event) -> (u16, Value) {
+        body_json(handle(state, e.request()).await.unwrap()).await
+    }
+
+    #[tokio::test]
+    async fn a_signed_join_is_stored_once() {
+        let (logs, _guard) = LogCapture::start();
+        let (_sim, state) = setup().await;
+        let body = join("Erin", "E-1");
+        assert_eq!(
+            call(&state, post(&body)).await,
+            (200, json!({"status": "stored"}))
+        );
+        assert_eq!(
+            call(&state, post(&body)).await,
+            (200, json!({"status": "duplicate_or_stale"}))
+        );
+        let room = state.store.read(DEMO_MEETING_ID).await.unwrap();
+        assert_eq!((room.count, room.names), (1, vec!["Erin".to_owned()]));
+
+        // This function's own lines (the SDK's TRACE output is off in production).
+        let text = logs.text();
+        let ours: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("webhook::handler"))
+            .collect();
+        let ours = ours.join("\n");
+        assert!(
+            ours.contains("meeting.participant_joined")
+                && ours.contains("outcome=\"stored\"")
+                && ours.contains(DEMO_MEETING_ID),
+            "{ours}"
+        );
+        assert!(
+            !ours.contains("Erin") && !ours.contains("E-1"),
+            "no body content in the logs: {ours}"
+        );
+        logs.assert_no_secrets(&[]);
+    }
+
+    #[tokio::test]
+    async fn a_non_ascii_base64_body_is_verified_over_its_raw_bytes() {
+        let (_sim, state) = setup().await;
+        let body = join("Zoë Łukasz 咖啡", "Z-1");
+        let ts = now_secs().to_string();
+        let e = event("POST", "/zoom/webhook")
+            .header("x-zm-request-timestamp", &ts)
+            .header(
+                "x-zm-signature",
+                &sign_webhook(WEBHOOK_TOKEN, &ts, body.as_bytes()),
+            )
+            .base64(body.as_bytes());
+        assert_eq!(call(&state, e).await, (200, json!({"status": "stored"})));
+        assert_eq!(
+            state.store.read(DEMO_MEETING_ID).await.unwrap().names,
+            vec!["Zoë Łukasz 咖啡".to_owned()]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_bad_signature_is_refused_and_nothing_is_stored() {
+        let (logs, _guard) = LogCapture::start();
+        let (_sim, state) = setup().await;
+        let body = join("Mallory", "M-1");
+        let ts = now_secs().to_string();
+        let forged = sign_webhook("not-the-secret", &ts, body.as_bytes());
+        let stale_ts = (now_secs() - 301).to_string();
+        let cases = [
+            event("POST", "/zoom/webhook")
+                .header("x-zm-request-timestamp", &ts)
+                .header("x-zm-signature", &forged)
+                .text(&body),
+            event("POST", "/zoom/webhook").text(&body),
+            event("POST", "/zoom/webhook")
+                .header("x-zm-request-timestamp", &ts)
+                .header("x-zoom-signature", &forged)
+                .text(&body),
+            event("POST", "/zoom/webhook")
+                .header("x-zm-request-timestamp", &stale_ts)
+                .header(
+                    "x-zm-signature",
+                    &sign_webhook(WEBHOOK_TOKEN, &stale_ts, body.as_bytes()),
+                )
+                .text(&body),
+            // Signed, then tampered with.
+            event("POST", "/zoom/webhook")
+                .header("x-zm-request-timestamp", &ts)
+                .header(
+                    "x-zm-signature",
+                    &sign_webhook(WEBHOOK_TOKEN, &ts, body.as_bytes()),
+                )
+                .text(&body.replace("Mallory", "Mallorz")),
+            // A valid signature plus a second one: API Gateway joins them with a comma.
+            post(&body).header("x-zm-signature", &forged),
+        ];
+        for e in cases {
+            let (status, answer) = call(&state, e).await;
+            assert_eq!(
+                (status, answer["error"].as_str()),
+                (401, Some("invalid_signature")),
+                "{answer}"
+            );
+        }
+        let room = state.store.read(DEMO_MEETING_ID).await.unwrap();
+        assert!(
+            room.sessions.is_empty() && room.last_event_at_ms.is_none(),
+            "nothing stored: {room:?}"
+        );
+        logs.assert_no_secrets(&[&forged]);
+    }
+
+    #[tokio::test]
+    async fn url_validation_is_answered_with_the_hmac_of_the_plain_token() {
+        let sim = Sim::demo().spawn().await;
+        let state = with_token(
+            &sim,
+            Some("kitchen-handler-token"),
+            store_at(&moto_endpoint()).await,
+        );
+        let body = r#"{"payload":{"plainToken":"plain-token-123"},"event_ts":1795464332000,"event":"endpoint.url_validation"}"#;
+        let ts = now_secs().to_string();
+        let e = event("POST", "/zoom/webhook")
+            .header("x-zm-request-timestamp", &ts)
+            .header(
+                "x-zm-signature",
+                &sign_webhook("kitchen-handler-token", &ts, body.as_bytes()),
+            )
+            .text(body);
+        // python3: hmac.new(b"kitchen-handler-token", b"plain-token-123", hashlib.sha256).hexdigest()
+        let expected = "3071cb51062f1976153b32f836e1642969d1dda4d7f6462c124e8e5a7385af03";
+        assert_eq!(
+            call(&state, e).await,
+            (
+                200,
+                json!({"plainToken": "plain-token-123", "encryptedToken": expected})
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn the_sample_validation_event_replays_at_its_own_time_only() {
+        // infra/events/webhook-url-validation.json is signed with devstack's demo token at 1654503849.
+        let sim = Sim::demo().spawn().await;
+        let state = with_token(
+            &sim,
+            Some("demo-webhook-secret-token"),
+            store_at(&moto_endpoint()).await,
+        );
+        let (status, body) = body_json(
+            handle(&state, fixture("webhook-url-validation.json"))
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_signature")),
+            "years old: stale"
+        );
+        let state = state.with_clock(|| UNIX_EPOCH + Duration::from_secs(1_654_503_849 + 2));
+        let (status, body) = body_json(
+            handle(&state, fixture("webhook-url-validation.json"))
+                .await
+                .unwrap(),
+        )
+        .await;
+        // python3: hmac.new(b"demo-webhook-secret-token", b"qgg8vlvZRS6UYooatFL8Aw", hashlib.sha256).hexdigest()
+        assert_eq!(status, 200);
+        assert_eq!(
+            body["encryptedToken"],
+            "959fb5c35944cbe58f5ae045af5c378696bd5db3327376bdc5f3eb3af5585c1d"
+        );
+        assert_eq!(body["plainToken"], "qgg8vlvZRS6UYooatFL8Aw");
+    }
+
+    #[tokio::test]
+    async fn other_meetings_and_unknown_events_are_ignored() {
+        let (_sim, state) = setup().await;
+        let other = participant_body(
+            "meeting.participant_joined",
+            json!(999_888_777_666_u64),
+            "Frank",
+            "F-1",
+        );
+        assert_eq!(
+            call(&state, post(&other)).await,
+            (200, json!({"status": "ignored"}))
+        );
+        let other_str = participant_body(
+            "meeting.participant_joined",
+            json!("999888777666"),
+            "Frank",
+            "F-1",
+        );
+        assert_eq!(
+            call(&state, post(&other_str)).await,
+            (200, json!({"status": "ignored"}))
+        );
+        let unknown = r#"{"event":"recording.completed","event_ts":1,"payload":{"object":{"id":85746065432}}}"#;
+        assert_eq!(
+            call(&state, post(unknown)).await,
+            (200, json!({"status": "ignored"}))
+        );
+        let ours_as_string = participant_body(
+            "meeting.participant_joined",
+            json!(DEMO_MEETING_ID),
+            "Grace",
+            "G-1",
+        );
+        assert_eq!(
+            call(&state, post(&ours_as_string)).await,
+            (200, json!({"status": "stored"}))
+        );
+        assert_eq!(
+            state.store.read(DEMO_MEETING_ID).await.unwrap().names,
+            vec!["Grace".to_owned()]
+        );
+    }
+
+    #[tokio::test]
+    async fn signed_garbage_is_a_bad_request() {
+        let (_sim, state) = setup().await;
+        for body in [
+            "",
+            "not json",
+            "[]",
+            r#"{"payload":{}}"#,
+            r#"{"event":"endpoint.url_validation","payload":{}}"#,
+        ] {
+            let (status, answer) = call(&state, post(body)).await;
+            assert_eq!(
+                (status, answer["error"].as_str()),
+                (400, Some("invalid_payload")),
+                "{body:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn only_post() {
+        let (_sim, state) = setup().await;
+        for method in ["GET", "PUT", "DELETE"] {
+            let resp = handle(&state, event(method, "/zoom/webhook").request())
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 405);
+            assert_eq!(resp.headers()["allow"], "POST");
+            let (_, body) = body_json(resp).await;
+            assert_eq!(body["error"], "method_not_allowed");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_table_is_a_503_so_zoom_retries() {
+        let (logs, _guard) = LogCapture::start();
+        let sim = Sim::demo().spawn().await;
+        let closed = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            format!("http://{}", l.local_addr().unwrap())
+        };
+        let state = Webhook::with_parts(kitchen(&sim), store_at(&closed).await);
+        let (status, body) = call(&state, post(&join("Heidi", "H-1"))).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (503, Some("presence_unavailable"))
+        );
+        assert!(logs.text().contains("unreachable"));
+        logs.assert_no_secrets(&[]);
+    }
+
+    #[tokio::test]
+    async fn no_webhook_secret_means_503_not_an_open_door() {
+        let sim = Sim::demo().spawn().await;
+        let state = with_token(&sim, None, store_at(&moto_endpoint()).await);
+        let (status, body) = call(&state, post(&join("Ivan", "I-1"))).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (503, Some("webhook_not_configured"))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_slow_table_is_cut_off_by_the_deadline() {
+        // A listener that accepts and never answers: only the deadline ends the call.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        let sim = Sim::demo().spawn().await;
+        let mut state =
+            Webhook::with_parts(kitchen(&sim), store_at(&format!("http://{addr}")).await);
+        state.deadline = Duration::from_millis(300);
+        let started = std::time::Instant::now();
+        let (status, body) = call(&state, post(&join("Judy", "J-1"))).await;
+        assert_eq!((status, body["error"].as_str()), (503, Some("timeout")));
+        assert!(started.elapsed() < Duration::from_secs(1));
+    }
+
+    #[test]
+    fn config_requires_the_table() {
+        let vars = [
+            ("ZOOM_MEETING_ID", "85746065432"),
+            ("ZOOM_SECRET_ID", "kitchen"),
+        ];
+        let env = Env::from_fn(|k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        });
+        assert_eq!(
+            WebhookConfig::from_env(&env).unwrap_err().var,
+            "KITCHEN_PRESENCE_TABLE"
+        );
+        let with_table = Env::from_fn(|k| {
+            if k == "KITCHEN_PRESENCE_TABLE" {
+                Some("presence".into())
+            } else {
+                env.get(k)
+            }
+        });
+        assert_eq!(
+            WebhookConfig::from_env(&with_table).unwrap().table,
+            "presence"
+        );
+    }
+}
