@@ -13,11 +13,14 @@ use kitchen::participants::{Headcount, headcount};
 use kitchen::presence::PresenceStore;
 use kitchen::request::wants_json;
 use kitchen::time::{format_rfc3339, unix_millis};
+use kitchen::zoom::ZoomError;
 use serde::Serialize;
 use tokio::sync::Mutex;
 
 pub const STALE_HEADER: &str = "x-kitchen-stale";
 pub const SOURCE_HEADER: &str = "x-kitchen-source";
+/// Shortest wait after a transient Zoom failure, even with a zero cache period.
+const MIN_BACKOFF: Duration = Duration::from_secs(1);
 
 /// Where the count comes from (`KITCHEN_COUNT_SOURCE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,6 +138,16 @@ pub struct Count {
     dashboard: Slot,
     last_presence: Slot,
     refresh: Mutex<()>,
+    /// After a transient Zoom failure: no Zoom call before this instant.
+    backoff: RwLock<Option<Backoff>>,
+}
+
+/// Zoom failed transiently: wait out `Retry-After` (or the cache period) before
+/// asking again, so a rate-limited or broken Zoom is not hammered.
+#[derive(Clone)]
+struct Backoff {
+    until: Instant,
+    error: ApiError,
 }
 
 impl Count {
@@ -168,6 +181,7 @@ impl Count {
             dashboard: Slot::default(),
             last_presence: Slot::default(),
             refresh: Mutex::new(()),
+            backoff: RwLock::new(None),
         }
     }
 
@@ -274,6 +288,18 @@ impl Count {
         if let Some(s) = self.dashboard.younger_than(self.settings.cache_for) {
             return Ok((s, false));
         }
+        if let Some(b) = self.active_backoff() {
+            let mut error = b.error;
+            if error.retry_after.is_some() {
+                error.retry_after = Some(
+                    b.until
+                        .saturating_duration_since(Instant::now())
+                        .as_secs()
+                        .max(1),
+                );
+            }
+            return self.stale_or(error, "Zoom is backing off");
+        }
         let creds = self.kitchen.credentials().await?;
         let k = &self.kitchen;
         match k
@@ -285,17 +311,43 @@ impl Count {
                 self.dashboard.set(snap.clone());
                 Ok((snap, false))
             }
-            Err(e) => match self
-                .dashboard
-                .get()
-                .filter(|s| e.is_transient() && s.taken.elapsed() < self.settings.stale_for)
-            {
-                Some(s) => {
-                    tracing::warn!(error = %e, age_s = s.taken.elapsed().as_secs(), "Zoom failed; serving the last count as stale");
-                    Ok((s, true))
+            Err(e) if e.is_transient() => {
+                let wait = match &e {
+                    ZoomError::RateLimited {
+                        retry_after: Some(d),
+                    } => *d,
+                    _ => self.settings.cache_for,
                 }
-                None => Err(ApiError::from_zoom(&e)),
-            },
+                .max(MIN_BACKOFF);
+                let error = ApiError::from_zoom(&e);
+                *self.backoff.write().unwrap_or_else(|p| p.into_inner()) = Some(Backoff {
+                    until: Instant::now() + wait,
+                    error: error.clone(),
+                });
+                tracing::warn!(error = %e, backoff_s = wait.as_secs_f32(), "Zoom failed; not asking again before the backoff ends");
+                self.stale_or(error, "Zoom failed")
+            }
+            Err(e) => Err(ApiError::from_zoom(&e)),
+        }
+    }
+
+    fn active_backoff(&self) -> Option<Backoff> {
+        let guard = self.backoff.read().unwrap_or_else(|p| p.into_inner());
+        guard.as_ref().filter(|b| Instant::now() < b.until).cloned()
+    }
+
+    /// The last dashboard count marked stale while it is young enough, else `error`.
+    fn stale_or(&self, error: ApiError, why: &str) -> Result<(Arc<Snapshot>, bool), ApiError> {
+        match self.dashboard.younger_than(self.settings.stale_for) {
+            Some(s) => {
+                tracing::warn!(
+                    reason = why,
+                    age_s = s.taken.elapsed().as_secs(),
+                    "serving the last count as stale"
+                );
+                Ok((s, true))
+            }
+            None => Err(error),
         }
     }
 }
@@ -502,12 +554,14 @@ mod tests {
                 body: json!({"code": 503, "message": "down"}),
             },
             Fault::RateLimit {
-                retry_after: Some("60".into()),
+                retry_after: Some("1".into()),
             },
             Fault::Hang,
         ] {
             sim.sim.push_fault(Endpoint::Dashboard, fault);
             assert_eq!(plain(&state).await, (200, "3".into(), "true".into()));
+            // Wait out the backoff (1 s at least) so the next fault is reached.
+            tokio::time::sleep(Duration::from_millis(1100)).await;
         }
         sim.sim.push_fault(
             Endpoint::Dashboard,
@@ -526,44 +580,93 @@ mod tests {
             (body["count"].as_u64(), body["stale"].as_bool()),
             (Some(3), Some(true))
         );
+        tokio::time::sleep(Duration::from_millis(1100)).await;
         // Zoom is back: the fresh value replaces the stale one.
         assert_eq!(plain(&state).await, (200, "0".into(), "false".into()));
     }
 
     #[tokio::test]
     async fn beyond_the_stale_bound_the_error_is_returned() {
-        let (sim, state) = setup(Duration::ZERO, Duration::ZERO).await;
-        assert_eq!(plain(&state).await.0, 200);
-        sim.sim.push_fault(
-            Endpoint::Dashboard,
-            Fault::Status {
-                status: 500,
-                body: json!({}),
-            },
-        );
-        let (status, body) = body_json(handle(&state, get().request()).await.unwrap()).await;
-        assert_eq!((status, body["error"].as_str()), (502, Some("zoom_error")));
-        sim.sim.push_fault(
-            Endpoint::Dashboard,
-            Fault::RateLimit {
-                retry_after: Some("12".into()),
-            },
-        );
-        let resp = handle(&state, get().request()).await.unwrap();
-        assert_eq!(
+        let cases = [
             (
-                resp.status().as_u16(),
-                resp.headers()["retry-after"].to_str().unwrap()
+                Fault::Status {
+                    status: 500,
+                    body: json!({}),
+                },
+                502,
+                "zoom_error",
             ),
-            (429, "12")
+            (
+                Fault::RateLimit {
+                    retry_after: Some("12".into()),
+                },
+                429,
+                "zoom_rate_limited",
+            ),
+            (Fault::Delay { ms: 1500 }, 502, "zoom_timeout"),
+        ];
+        for (fault, status, code) in cases {
+            let (sim, state) = setup(Duration::ZERO, Duration::ZERO).await;
+            assert_eq!(plain(&state).await.0, 200);
+            sim.sim.push_fault(Endpoint::Dashboard, fault);
+            let resp = handle(&state, get().request()).await.unwrap();
+            if status == 429 {
+                assert_eq!(resp.headers()["retry-after"].to_str().unwrap(), "12");
+            }
+            let (s, body) = body_json(resp).await;
+            assert_eq!((s, body["error"].as_str()), (status, Some(code)));
+        }
+    }
+
+    /// A 429 burst costs one Zoom call, not one per device request: the function
+    /// waits out Retry-After, serving the last count, then asks again.
+    #[tokio::test]
+    async fn rate_limit_burst_backs_off_then_recovers() {
+        let (sim, state) = setup(Duration::ZERO, 300 * SECOND).await;
+        assert_eq!(plain(&state).await.1, "3");
+        sim.sim.set_sticky_fault(
+            Endpoint::Dashboard,
+            Some(Fault::RateLimit {
+                retry_after: Some("1".into()),
+            }),
         );
-        sim.sim
-            .push_fault(Endpoint::Dashboard, Fault::Delay { ms: 1500 });
-        let (status, body) = body_json(handle(&state, get().request()).await.unwrap()).await;
+        for _ in 0..25 {
+            assert_eq!(plain(&state).await, (200, "3".into(), "true".into()));
+        }
         assert_eq!(
-            (status, body["error"].as_str()),
-            (502, Some("zoom_timeout"))
+            sim.sim.stats().dashboard_requests,
+            2,
+            "one success, then one 429, then silence"
         );
+        sim.sim.set_sticky_fault(Endpoint::Dashboard, None);
+        sim.sim.set_participants(DEMO_MEETING_ID, vec![]);
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert_eq!(plain(&state).await, (200, "0".into(), "false".into()));
+        assert_eq!(sim.sim.stats().dashboard_requests, 3);
+    }
+
+    /// Without a count to fall back on, the backoff answers the remembered
+    /// error (with the remaining Retry-After) instead of calling Zoom again.
+    #[tokio::test]
+    async fn backoff_without_a_count_repeats_the_error() {
+        let (sim, state) = setup(10 * SECOND, 300 * SECOND).await;
+        sim.sim.set_sticky_fault(
+            Endpoint::Dashboard,
+            Some(Fault::RateLimit {
+                retry_after: Some("30".into()),
+            }),
+        );
+        for _ in 0..5 {
+            let resp = handle(&state, get().request()).await.unwrap();
+            assert_eq!(resp.status(), 429);
+            let retry: u64 = resp.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!((1..=30).contains(&retry), "{retry}");
+        }
+        assert_eq!(sim.sim.stats().dashboard_requests, 1);
     }
 
     #[tokio::test]

@@ -115,6 +115,7 @@ pub fn unique(prefix: &str) -> String {
 }
 
 /// An API Gateway HTTP API (payload 2.0) event, as Lambda delivers it.
+#[derive(Clone)]
 pub struct Event {
     method: String,
     path: String,

@@ -501,6 +501,179 @@ mod tests {
         }
     }
 
+    /// At least 200 hostile deliveries: every one is a 4xx JSON answer, nothing
+    /// is stored, and a genuine delivery still works afterwards.
+    #[tokio::test]
+    async fn hostile_corpus_gets_4xx_and_stores_nothing() {
+        let (logs, _guard) = LogCapture::start();
+        let (_sim, state) = setup().await;
+        let valid = join("Mallory", "m-1");
+        let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+        let huge = format!(
+            "{{\"event\":\"meeting.participant_joined\",\"pad\":\"{}\"}}",
+            "x".repeat(1 << 20)
+        );
+        let bodies: Vec<Vec<u8>> = vec![
+            valid.clone().into_bytes(),
+            Vec::new(),
+            b" ".to_vec(),
+            b"null".to_vec(),
+            b"[]".to_vec(),
+            b"{}".to_vec(),
+            deep.into_bytes(),
+            huge.into_bytes(),
+            vec![0xff, 0xfe, 0xfd, 0x00],
+            (0..=255u8).collect(),
+            b"{\"event\":\"endpoint.url_validation\",\"payload\":{\"plainToken\":\"abc\"}}".to_vec(),
+            b"{\"event\":\"meeting.ended\",\"payload\":{\"object\":{\"id\":85746065432}}}".to_vec(),
+            "{\"event\":\"meeting.participant_joined\",\"payload\":{\"object\":{\"participant\":{\"user_name\":\"Zoë 咖啡\"}}}}".as_bytes().to_vec(),
+            b"event=meeting.participant_joined".to_vec(),
+            b"<xml/>".to_vec(),
+            b"{\"event\":\"meeting.participant_joined\"".to_vec(),
+            b"\xef\xbb\xbf{}".to_vec(),
+            b"{\"event\":{\"$ne\":null}}".to_vec(),
+            b"{\"event\":\"'; DROP TABLE presence;--\"}".to_vec(),
+            b"{\"event\":\"meeting.participant_joined\",\"payload\":{\"object\":{\"id\":\"../../etc\"}}}".to_vec(),
+            vec![b'{'; 10_000],
+        ];
+        let now = now_secs();
+        let ts = now.to_string();
+        let sig_for = |secret: &str, ts: &str, body: &[u8]| sign_webhook(secret, ts, body);
+        let base = || event("POST", "/zoom/webhook").header("content-type", "application/json");
+        let mut corpus: Vec<(String, kitchen::testing::Event, u16)> = Vec::new();
+        for m in [
+            "GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "CONNECT", "FOO", "post",
+        ] {
+            let e = event(m, "/zoom/webhook")
+                .header("x-zm-request-timestamp", &ts)
+                .header(
+                    "x-zm-signature",
+                    &sig_for(WEBHOOK_TOKEN, &ts, valid.as_bytes()),
+                )
+                .text(&valid);
+            corpus.push((format!("method {m}"), e, 405));
+            corpus.push((
+                format!("method {m} unsigned"),
+                event(m, "/zoom/webhook"),
+                405,
+            ));
+        }
+        for (i, body) in bodies.iter().enumerate() {
+            let good_sig = sig_for(WEBHOOK_TOKEN, &ts, body);
+            // Well outside the 300 s window (the exact boundary is tested with a fixed clock).
+            let stale = (now - 600).to_string();
+            let future = (now + 600).to_string();
+            let variants: Vec<(&str, kitchen::testing::Event)> = vec![
+                ("no headers", base()),
+                ("signature only", base().header("x-zm-signature", &good_sig)),
+                (
+                    "timestamp only",
+                    base().header("x-zm-request-timestamp", &ts),
+                ),
+                (
+                    "wrong header name",
+                    base()
+                        .header("x-zm-request-timestamp", &ts)
+                        .header("x-zoom-signature", &good_sig),
+                ),
+                (
+                    "tampered body",
+                    base()
+                        .header("x-zm-request-timestamp", &ts)
+                        .header("x-zm-signature", &sig_for(WEBHOOK_TOKEN, &ts, b"other")),
+                ),
+                (
+                    "wrong secret",
+                    base()
+                        .header("x-zm-request-timestamp", &ts)
+                        .header("x-zm-signature", &sig_for("not-the-token", &ts, body)),
+                ),
+                (
+                    "stale timestamp",
+                    base()
+                        .header("x-zm-request-timestamp", &stale)
+                        .header("x-zm-signature", &sig_for(WEBHOOK_TOKEN, &stale, body)),
+                ),
+                (
+                    "future timestamp",
+                    base()
+                        .header("x-zm-request-timestamp", &future)
+                        .header("x-zm-signature", &sig_for(WEBHOOK_TOKEN, &future, body)),
+                ),
+                (
+                    "no v0= prefix",
+                    base()
+                        .header("x-zm-request-timestamp", &ts)
+                        .header("x-zm-signature", good_sig.trim_start_matches("v0=")),
+                ),
+                (
+                    "v1 scheme",
+                    base()
+                        .header("x-zm-request-timestamp", &ts)
+                        .header("x-zm-signature", &good_sig.replace("v0=", "v1=")),
+                ),
+                (
+                    "non-hex signature",
+                    base()
+                        .header("x-zm-request-timestamp", &ts)
+                        .header("x-zm-signature", &format!("v0={}", "zz".repeat(32))),
+                ),
+                (
+                    "duplicated signature",
+                    base()
+                        .header("x-zm-request-timestamp", &ts)
+                        .header("x-zm-signature", &good_sig)
+                        .header("x-zm-signature", &good_sig),
+                ),
+                (
+                    "non-numeric timestamp",
+                    base()
+                        .header("x-zm-request-timestamp", "soon")
+                        .header("x-zm-signature", &sig_for(WEBHOOK_TOKEN, "soon", body)),
+                ),
+            ];
+            for (label, e) in variants {
+                corpus.push((format!("body #{i}: {label}"), e.base64(body), 401));
+            }
+        }
+        // Correctly signed but unreadable: 400, still nothing stored.
+        for (i, body) in [
+            b"".as_slice(),
+            b"not json",
+            b"[1,2]",
+            b"{\"payload\":{}}",
+            b"{\"event\":\"endpoint.url_validation\",\"payload\":{}}",
+            &[0xff, 0xfe],
+        ]
+        .iter()
+        .enumerate()
+        {
+            let e = base()
+                .header("x-zm-request-timestamp", &ts)
+                .header("x-zm-signature", &sig_for(WEBHOOK_TOKEN, &ts, body))
+                .base64(body);
+            corpus.push((format!("signed unreadable #{i}"), e, 400));
+        }
+        assert!(corpus.len() >= 200, "only {} requests", corpus.len());
+        for (label, e, want) in &corpus {
+            let (status, body) = call(&state, e.clone()).await;
+            assert_eq!(status, *want, "{label}: {body}");
+            assert!(
+                body["error"].as_str().is_some_and(|c| !c.is_empty()),
+                "{label}: {body}"
+            );
+        }
+        let room = state.store.read(DEMO_MEETING_ID).await.unwrap();
+        assert!(
+            room.sessions.is_empty() && room.last_event_at_ms.is_none(),
+            "a hostile delivery was stored: {room:?}"
+        );
+        let (status, body) = call(&state, post(&join("Erin", "erin-1"))).await;
+        assert_eq!((status, body["status"].as_str()), (200, Some("stored")));
+        assert_eq!(state.store.read(DEMO_MEETING_ID).await.unwrap().count, 1);
+        logs.assert_no_secrets(&[]);
+    }
+
     #[tokio::test]
     async fn only_post() {
         let (_sim, state) = setup().await;
