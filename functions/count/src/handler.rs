@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use kitchen::app::Kitchen;
 use kitchen::config::{CommonConfig, ConfigError, Env};
-use kitchen::http::{ApiError, json_response, text_response};
+use kitchen::http::{ApiError, json_response, respond, text_response};
 use kitchen::lambda_http::http::{HeaderValue, Method, StatusCode};
 use kitchen::lambda_http::{Body, Error, Request, Response};
 use kitchen::participants::{Headcount, headcount};
@@ -381,10 +381,7 @@ struct CountBody<'a> {
 }
 
 pub async fn handle(state: &Count, req: Request) -> Result<Response<Body>, Error> {
-    Ok(match count(state, &req).await {
-        Ok(resp) => resp,
-        Err(e) => e.into_response(),
-    })
+    respond(count(state, &req).await)
 }
 
 async fn count(state: &Count, req: &Request) -> Result<Response<Body>, ApiError> {

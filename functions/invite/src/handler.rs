@@ -3,7 +3,7 @@
 
 use kitchen::app::Kitchen;
 use kitchen::config::{CommonConfig, ConfigError, DEFAULT_MESSAGE_TEMPLATE, Env};
-use kitchen::http::{ApiError, json_response};
+use kitchen::http::{ApiError, json_response, respond};
 use kitchen::lambda_http::http::{Method, StatusCode};
 use kitchen::lambda_http::{Body, Error, Request, Response};
 use kitchen::request::{content_type, email_from_body};
@@ -102,10 +102,7 @@ struct Sent<'a> {
 }
 
 pub async fn handle(state: &Invite, req: Request) -> Result<Response<Body>, Error> {
-    Ok(match invite(state, &req).await {
-        Ok(resp) => resp,
-        Err(e) => e.into_response(),
-    })
+    respond(invite(state, &req).await)
 }
 
 async fn invite(state: &Invite, req: &Request) -> Result<Response<Body>, ApiError> {

@@ -149,6 +149,14 @@ impl From<&CredentialError> for ApiError {
     }
 }
 
+/// A handler's outcome as the Lambda runtime wants it: every expected failure is
+/// an HTTP response; `Err` is left for bugs.
+pub fn respond(
+    outcome: Result<Response<Body>, ApiError>,
+) -> Result<Response<Body>, lambda_http::Error> {
+    Ok(outcome.unwrap_or_else(ApiError::into_response))
+}
+
 fn ceil_secs(d: Duration) -> u64 {
     (d.as_secs() + u64::from(d.subsec_nanos() > 0)).max(1)
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use kitchen::app::{DEFAULT_DEADLINE, Kitchen};
 use kitchen::config::{CommonConfig, ConfigError, Env};
-use kitchen::http::{ApiError, json_response};
+use kitchen::http::{ApiError, json_response, respond};
 use kitchen::lambda_http::http::{Method, StatusCode};
 use kitchen::lambda_http::{Body, Error, Request, Response};
 use kitchen::presence::{Applied, PresenceStore};
@@ -89,7 +89,7 @@ pub async fn handle(state: &Webhook, req: Request) -> Result<Response<Body>, Err
                 "the event could not be recorded in time; retry later",
             ))
         });
-    Ok(outcome.unwrap_or_else(ApiError::into_response))
+    respond(outcome)
 }
 
 async fn receive(state: &Webhook, req: &Request) -> Result<Response<Body>, ApiError> {
