@@ -50,6 +50,9 @@ EVENT ?= infra/events/join-meeting-form.json
 invoke: ## send a sample event to a function served by `make dev`: make invoke FN=count EVENT=infra/events/participant-count.json
 	cargo lambda invoke $(FN) -A 127.0.0.1 -P 9000 --data-file $(EVENT)
 
+bench: venv ## cold start, warm latency, memory, sizes and upstream calls per function, plus micro-benchmarks -> bench-results.md
+	bash infra/bench.sh
+
 clean:
 	cargo clean
 	rm -rf .aws-sam .dev

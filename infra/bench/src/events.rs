@@ -109,7 +109,12 @@ pub fn rfc3339(secs: u64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 #[cfg(test)]
@@ -130,11 +135,17 @@ mod tests {
             let v: Value = serde_json::from_slice(&e).unwrap();
             assert!(v.is_object());
         }
-        let e = EventSource::for_function("webhook").unwrap().next().unwrap();
+        let e = EventSource::for_function("webhook")
+            .unwrap()
+            .next()
+            .unwrap();
         let v: Value = serde_json::from_slice(&e).unwrap();
         let body = v["body"].as_str().unwrap();
         let ts = v["headers"]["x-zm-request-timestamp"].as_str().unwrap();
-        assert_eq!(v["headers"]["x-zm-signature"], zoom_sim::sign_webhook(WEBHOOK_SECRET, ts, body.as_bytes()));
+        assert_eq!(
+            v["headers"]["x-zm-signature"],
+            zoom_sim::sign_webhook(WEBHOOK_SECRET, ts, body.as_bytes())
+        );
         let count = EventSource::for_function("count").unwrap().next().unwrap();
         assert!(String::from_utf8_lossy(&count).contains(DEVICE_KEY));
     }

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
@@ -26,6 +26,10 @@ pub struct Counts {
 }
 
 impl Counts {
+    pub fn calls(&self) -> u64 {
+        self.by_target.values().sum()
+    }
+
     pub fn get(&self, target: &str) -> u64 {
         self.by_target.get(target).copied().unwrap_or(0)
     }
@@ -46,7 +50,10 @@ impl Counts {
             .map(|(k, v)| (k.clone(), v.saturating_sub(before.get(k))))
             .filter(|(_, v)| *v > 0)
             .collect();
-        Counts { by_target, upstream_nanos: self.upstream_nanos.saturating_sub(before.upstream_nanos) }
+        Counts {
+            by_target,
+            upstream_nanos: self.upstream_nanos.saturating_sub(before.upstream_nanos),
+        }
     }
 }
 
@@ -82,16 +89,67 @@ impl Proxy {
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Ok(Proxy { url: format!("http://{addr}"), shared, server })
+        Ok(Proxy {
+            url: format!("http://{addr}"),
+            shared,
+            server,
+        })
+    }
+
+    /// The proxy's own cost per request (loopback hop, parsing, copying) that
+    /// `upstream_nanos` does not include: median of `n` cheap Secrets Manager
+    /// calls through the proxy minus the median of the same calls made directly.
+    pub async fn calibrate(&self, n: usize) -> Res<Duration> {
+        let client = reqwest::Client::builder().no_proxy().build()?;
+        let call = |base: String| {
+            let client = client.clone();
+            async move {
+                let started = Instant::now();
+                client
+                    .post(format!("{base}/"))
+                    .header("x-amz-target", "secretsmanager.ListSecrets")
+                    .header("content-type", "application/x-amz-json-1.1")
+                    .header("x-amz-date", "20261122T000000Z")
+                    .header(
+                        "authorization",
+                        "AWS4-HMAC-SHA256 Credential=testing/20261122/us-east-1/secretsmanager/aws4_request, \
+                         SignedHeaders=host;x-amz-date, Signature=00",
+                    )
+                    .body("{}")
+                    .send()
+                    .await?
+                    .error_for_status()?
+                    .bytes()
+                    .await?;
+                Ok::<_, reqwest::Error>(started.elapsed())
+            }
+        };
+        let (mut direct, mut proxied) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for _ in 0..n {
+            direct.push(call(self.shared.upstream.clone()).await?);
+            proxied.push(call(self.url.clone()).await?);
+        }
+        direct.sort_unstable();
+        proxied.sort_unstable();
+        Ok(proxied[n / 2].saturating_sub(direct[n / 2]))
     }
 
     pub fn counts(&self) -> Counts {
-        self.shared.counts.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.shared
+            .counts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 
-const HOP_BY_HOP: [header::HeaderName; 5] =
-    [header::HOST, header::CONTENT_LENGTH, header::CONNECTION, header::TRANSFER_ENCODING, header::UPGRADE];
+const HOP_BY_HOP: [header::HeaderName; 5] = [
+    header::HOST,
+    header::CONTENT_LENGTH,
+    header::CONNECTION,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+];
 
 fn strip(mut h: HeaderMap) -> HeaderMap {
     for name in HOP_BY_HOP {
@@ -106,7 +164,10 @@ async fn forward(State(s): State<Arc<Shared>>, req: Request) -> Response {
         .headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
-        .map_or_else(|| format!("{} {}", parts.method, parts.uri.path()), str::to_owned);
+        .map_or_else(
+            || format!("{} {}", parts.method, parts.uri.path()),
+            str::to_owned,
+        );
     let body = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(b) => b,
         Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),

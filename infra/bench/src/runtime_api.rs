@@ -77,7 +77,10 @@ impl Drop for RuntimeApi {
 impl RuntimeApi {
     pub async fn start(function_name: &str) -> Res<RuntimeApi> {
         let (tx, rx) = mpsc::channel(1);
-        let seed = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1);
+        let seed = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1);
         let shared = Arc::new(Shared {
             function_arn: format!("arn:aws:lambda:us-east-1:123456789012:function:{function_name}"),
             queue: tokio::sync::Mutex::new(rx),
@@ -89,7 +92,10 @@ impl RuntimeApi {
         });
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
-            .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/response",
+                post(response),
+            )
             .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
             .route("/2018-06-01/runtime/init/error", post(init_error))
             .with_state(shared.clone());
@@ -98,7 +104,12 @@ impl RuntimeApi {
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Ok(RuntimeApi { addr, shared, tx, server })
+        Ok(RuntimeApi {
+            addr,
+            shared,
+            tx,
+            server,
+        })
     }
 
     /// Waits for the bootstrap's first `GET /next` (end of init). Fails on
@@ -129,7 +140,10 @@ impl RuntimeApi {
     /// Hands `event` to the function and waits for its response or error.
     pub async fn invoke(&self, event: Bytes, timeout: Duration) -> Res<Outcome> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(Invocation { event, reply }).await.map_err(|_| "runtime API closed")?;
+        self.tx
+            .send(Invocation { event, reply })
+            .await
+            .map_err(|_| "runtime API closed")?;
         match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(o)) => Ok(o),
             Ok(Err(_)) => Err("invocation dropped".into()),
@@ -138,18 +152,20 @@ impl RuntimeApi {
     }
 }
 
-fn request_id(s: &Shared) -> String {
+/// A fresh UUID-shaped request id, plus two random words for the trace id.
+fn request_id(s: &Shared) -> (String, u64, u64) {
     let n = s.seq.fetch_add(1, Ordering::Relaxed);
     let x = splitmix(s.seed ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15));
     let y = splitmix(x);
-    format!(
+    let id = format!(
         "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
         x >> 32,
         (x >> 16) & 0xffff,
         x & 0xfff,
         (y >> 52) & 0xfff,
         y & 0xffff_ffff_ffff
-    )
+    );
+    (id, y, splitmix(y))
 }
 
 fn splitmix(mut z: u64) -> u64 {
@@ -173,24 +189,36 @@ async fn next(State(s): State<Arc<Shared>>) -> Response {
         // The harness is done with this environment; the process is being killed.
         return (StatusCode::GONE, "environment shut down").into_response();
     };
-    let id = request_id(&s);
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let (id, r1, r2) = request_id(&s);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let deadline_ms = (now + FUNCTION_TIMEOUT).as_millis();
     let trace = format!(
-        "Root=1-{:08x}-{:024x};Parent={:016x};Sampled=0",
-        now.as_secs(),
-        splitmix(s.seed ^ 0xabc) as u128 & 0xffff_ffff_ffff_ffff_ffff_ffff,
-        splitmix(s.seed ^ 0xdef)
+        "Root=1-{:08x}-{:08x}{:016x};Parent={:016x};Sampled=0",
+        now.as_secs() & 0xffff_ffff,
+        r1 >> 32,
+        r2,
+        splitmix(r2)
     );
     let builder = Response::builder()
         .status(StatusCode::OK)
         .header("content-type", "application/json")
         .header("lambda-runtime-aws-request-id", id.as_str())
         .header("lambda-runtime-deadline-ms", deadline_ms.to_string())
-        .header("lambda-runtime-invoked-function-arn", s.function_arn.as_str())
+        .header(
+            "lambda-runtime-invoked-function-arn",
+            s.function_arn.as_str(),
+        )
         .header("lambda-runtime-trace-id", trace);
     let answered = Instant::now();
-    lock(&s.pending).insert(id, Pending { answered, reply: inv.reply });
+    lock(&s.pending).insert(
+        id,
+        Pending {
+            answered,
+            reply: inv.reply,
+        },
+    );
     builder
         .body(axum::body::Body::from(inv.event))
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
@@ -201,7 +229,12 @@ fn finish(s: &Shared, id: &str, ok: bool, body: Bytes) -> Response {
     let Some(p) = lock(&s.pending).remove(id) else {
         return (StatusCode::BAD_REQUEST, "unknown request id").into_response();
     };
-    let _ = p.reply.send(Outcome { answered: p.answered, received, ok, body });
+    let _ = p.reply.send(Outcome {
+        answered: p.answered,
+        received,
+        ok,
+        body,
+    });
     (StatusCode::ACCEPTED, r#"{"status":"OK"}"#).into_response()
 }
 
