@@ -103,7 +103,8 @@ class Stack:
             "KITCHEN_COUNT_CACHE_SECONDS": os.environ.get("KITCHEN_COUNT_CACHE_SECONDS", "10"),
             "KITCHEN_SHOW_NAMES": "true",
             "KITCHEN_PRESENCE_TABLE": PRESENCE_TABLE,
-            "KITCHEN_COUNT_SOURCE": os.environ.get("KITCHEN_COUNT_SOURCE", "auto"),
+            # Real Zoom cannot deliver webhooks to this machine: count from the dashboard.
+            "KITCHEN_COUNT_SOURCE": os.environ.get("KITCHEN_COUNT_SOURCE", "dashboard" if self.real_zoom else "auto"),
             "RUST_LOG": "info",
             **self.aws_env(),
         }
@@ -263,7 +264,8 @@ def up():
     stack = Stack(real_zoom=real, ports=DEV_PORTS)
     try:
         stack.start()
-        print("reconcile (seeding presence from Zoom):", stack.reconcile())
+        if not real:
+            print("reconcile (seeding presence from the simulator):", stack.reconcile())
         print(f"\nCoffee Kitchen is running on {stack.api} ({'REAL Zoom' if real else 'Zoom simulator at ' + stack.sim})")
         print(f"logs: {LOG_DIR}/*.log   demo device: {DEMO_DEVICE} (key {DEMO_DEVICE_KEY})\n")
         print(curl_lines(stack.api))
