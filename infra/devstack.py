@@ -276,7 +276,9 @@ def up():
             print(f"curl -s {stack.sim}/_sim/leave -H 'content-type: application/json' -d '{{\"name\":\"Erin\"}}'")
             print("# a scripted replay (duplicates, out of order, two devices): make replay")
         print("\nCtrl-C stops everything.")
+        # Ctrl-C and SIGTERM both stop everything, even when started with SIGINT ignored.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
         while all(p.poll() is None for _, p in stack.procs):
             time.sleep(1)
         sys.exit("a component stopped; see the logs in " + LOG_DIR)
