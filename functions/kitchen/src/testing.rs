@@ -296,6 +296,19 @@ impl LogCapture {
     }
 }
 
+/// What every refusal looks like: a 4xx with a JSON body naming the problem.
+pub fn assert_refused(label: &str, status: u16, body: &Value) {
+    assert!((400..500).contains(&status), "{label}: {status} {body}");
+    assert!(
+        body["error"].as_str().is_some_and(|c| !c.is_empty()),
+        "{label}: {body}"
+    );
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{label}: {body}"
+    );
+}
+
 pub async fn body_json(resp: lambda_http::Response<lambda_http::Body>) -> (u16, Value) {
     let status = resp.status().as_u16();
     let v = serde_json::from_slice(resp.body().as_ref()).unwrap_or(Value::Null);
