@@ -36,6 +36,7 @@ checkov:
 	bash infra/checkov.sh
 
 build: venv ## build every function for arm64 as Lambda runs it (sam build → cargo lambda build)
+	rustup target add aarch64-unknown-linux-gnu
 	$(SAM) build $(SAMCFG)
 
 deploy: build ## deploy the stack (guided the first time; answers are saved in infra/samconfig.toml)
