@@ -129,10 +129,6 @@ impl CredentialStore {
         }
     }
 
-    pub fn needs_aws(&self) -> bool {
-        matches!(self.source, CredentialSource::SecretsManager { .. })
-    }
-
     pub async fn get(&self) -> Result<Arc<Credentials>, CredentialError> {
         self.cell.get_or_try_init(|| self.load()).await.cloned()
     }

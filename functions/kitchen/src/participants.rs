@@ -25,8 +25,6 @@ pub struct Participant {
     pub status: Option<String>,
     #[serde(default, deserialize_with = "lenient")]
     pub leave_time: Option<String>,
-    #[serde(default, deserialize_with = "lenient")]
-    pub join_time: Option<String>,
 }
 
 fn lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {

@@ -15,7 +15,6 @@ use crate::token::{AccessToken, TokenCache};
 
 /// Zoom error codes this code branches on (../shared/ZOOM.md).
 pub mod codes {
-    pub const INVALID_TOKEN: i64 = 124;
     pub const USER_NOT_FOUND: i64 = 1001;
     pub const MEETING_NOT_FOUND: i64 = 3001;
     pub const MISSING_SCOPE: i64 = 4711;
