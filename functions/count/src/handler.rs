@@ -4,7 +4,7 @@
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
-use kitchen::app::Kitchen;
+use kitchen::app::{DEFAULT_DEADLINE, Kitchen};
 use kitchen::config::{CommonConfig, ConfigError, Env};
 use kitchen::http::{ApiError, json_response, respond, text_response};
 use kitchen::lambda_http::http::{HeaderValue, Method, StatusCode};
@@ -159,14 +159,18 @@ impl Count {
             source: config.source,
             presence_fresh_for: config.presence_fresh_for,
         };
-        let kitchen = Kitchen::from_config(config.common).await?;
-        let presence = match &config.presence_table {
+        match config.presence_table {
             Some(table) if settings.source != Source::Dashboard => {
-                Some(PresenceStore::new(&kitchen::aws_config().await, table))
+                let (kitchen, sdk) = Kitchen::with_aws(config.common, DEFAULT_DEADLINE).await?;
+                let presence = PresenceStore::new(&sdk, table);
+                Ok(Self::with_parts(kitchen, settings, Some(presence)))
             }
-            _ => None,
-        };
-        Ok(Self::with_parts(kitchen, settings, presence))
+            _ => Ok(Self::with_parts(
+                Kitchen::from_config(config.common).await?,
+                settings,
+                None,
+            )),
+        }
     }
 
     pub fn with_parts(

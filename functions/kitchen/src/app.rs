@@ -55,6 +55,18 @@ impl Kitchen {
         Self::new(config, sdk.as_ref(), Timeouts::default(), DEFAULT_DEADLINE)
     }
 
+    /// Production wiring for a function that also calls AWS itself (the
+    /// presence table): the SDK configuration is loaded once and serves both
+    /// the credentials secret and the caller's own clients.
+    pub async fn with_aws(
+        config: CommonConfig,
+        deadline: Duration,
+    ) -> Result<(Self, aws_config::SdkConfig), String> {
+        let sdk = crate::aws_config().await;
+        let kitchen = Self::new(config, Some(&sdk), Timeouts::default(), deadline)?;
+        Ok((kitchen, sdk))
+    }
+
     pub async fn credentials(&self) -> Result<std::sync::Arc<Credentials>, ApiError> {
         self.credentials.get().await.map_err(|e| ApiError::from(&e))
     }

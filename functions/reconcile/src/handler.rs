@@ -11,7 +11,6 @@ use kitchen::app::Kitchen;
 use kitchen::config::{CommonConfig, ConfigError, Env};
 use kitchen::presence::{PresenceStore, StoreError};
 use kitchen::time::unix_millis;
-use kitchen::zoom::Timeouts;
 use lambda_runtime::{Error, LambdaEvent};
 use serde::Serialize;
 use serde_json::Value;
@@ -43,13 +42,7 @@ pub struct Reconcile {
 
 impl Reconcile {
     pub async fn new(config: ReconcileConfig) -> Result<Self, Error> {
-        let sdk = kitchen::aws_config().await;
-        let kitchen = Kitchen::new(
-            config.common,
-            Some(&sdk),
-            Timeouts::default(),
-            ZOOM_DEADLINE,
-        )?;
+        let (kitchen, sdk) = Kitchen::with_aws(config.common, ZOOM_DEADLINE).await?;
         Ok(Self {
             kitchen,
             store: PresenceStore::new(&sdk, config.table),

@@ -14,7 +14,6 @@ use kitchen::lambda_http::http::{Method, StatusCode};
 use kitchen::lambda_http::{Body, Error, Request, Response};
 use kitchen::presence::{Applied, PresenceStore};
 use kitchen::webhook::{WebhookEvent, parse_event, url_validation_response, verify};
-use kitchen::zoom::Timeouts;
 use serde_json::json;
 
 /// Zoom waits 3 s for an answer; everything here ends before that.
@@ -46,13 +45,7 @@ pub struct Webhook {
 impl Webhook {
     pub async fn new(config: WebhookConfig) -> Result<Self, Error> {
         // DynamoDB always needs the SDK, whatever holds the credentials.
-        let sdk = kitchen::aws_config().await;
-        let kitchen = Kitchen::new(
-            config.common,
-            Some(&sdk),
-            Timeouts::default(),
-            DEFAULT_DEADLINE,
-        )?;
+        let (kitchen, sdk) = Kitchen::with_aws(config.common, DEFAULT_DEADLINE).await?;
         Ok(Self::with_parts(
             kitchen,
             PresenceStore::new(&sdk, config.table),
