@@ -32,32 +32,32 @@ fn dashboard_page(entries: usize) -> Vec<u8> {
         .map(|i| {
             let person = i % 200;
             let signed_in = person % 7 != 0;
-            let mut e = json!({
-                "id": if signed_in { format!("acct-{person:05}") } else { String::new() },
-                "user_id": (16_778_240 + i).to_string(),
-                "participant_uuid": format!("{:032X}", i * 7919),
-                "participant_user_id": if signed_in { format!("acct-{person:05}") } else { String::new() },
-                "user_name": format!("Person {person}"),
-                "email": if person % 5 == 0 { String::new() } else { format!("person{person}@example.com") },
-                "device": "Mac",
-                "ip_address": "192.0.2.10",
-                "location": "Berlin (DE)",
-                "network_type": "Wifi",
-                "data_center": "Germany (FR)",
-                "full_data_center": "Germany (FR);",
-                "connection_type": "UDP",
-                "join_time": "2026-11-22T09:00:00Z",
-                "share_application": false,
-                "share_desktop": false,
-                "share_whiteboard": false,
-                "recording": false,
-                "status": if i % 23 == 0 { "in_waiting_room" } else { "in_meeting" },
-                "role": "attendee",
-                "version": "6.2.5.38312",
-                "audio_quality": "good",
-                "video_quality": "",
-                "screen_share_quality": "",
+            let account = if signed_in {
+                format!("acct-{person:05}")
+            } else {
+                String::new()
+            };
+            let email = if person % 5 == 0 {
+                String::new()
+            } else {
+                format!("person{person}@example.com")
+            };
+            let mut e = zoom_sim::dashboard_entry(&zoom_sim::EntryFields {
+                zoom_user_id: &account,
+                user_id: &(16_778_240 + i).to_string(),
+                participant_uuid: &format!("{:032X}", i * 7919),
+                user_name: &format!("Person {person}"),
+                email: &email,
+                device: "Mac",
+                join_time: "2026-11-22T09:00:00Z",
+                status: if i % 23 == 0 {
+                    "in_waiting_room"
+                } else {
+                    "in_meeting"
+                },
+                quality: "good",
             });
+            e["video_quality"] = json!("");
             if i % 11 == 0 {
                 e["leave_time"] = json!("2026-11-22T09:30:00Z");
                 e["leave_reason"] = json!("left the meeting");

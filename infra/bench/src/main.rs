@@ -595,21 +595,6 @@ async fn run(args: Args) -> Res<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
-}
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let mut argv = std::env::args().skip(1);
@@ -618,7 +603,7 @@ async fn main() -> ExitCode {
             // Dropping `run` on a signal kills the bootstraps (kill_on_drop).
             Ok(args) => tokio::select! {
                 r = run(args) => r,
-                _ = shutdown_signal() => Err("interrupted".into()),
+                _ = zoom_sim::shutdown_signal() => Err("interrupted".into()),
             },
             Err(e) => Err(e),
         },

@@ -37,6 +37,76 @@ use serde::{Deserialize, Serialize};
 
 pub use webhook::sign_webhook;
 
+/// Resolves on Ctrl-C or SIGTERM: how the simulator and the bench harness stop.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// What varies between live dashboard entries; [`dashboard_entry`] fills in the rest.
+pub struct EntryFields<'a> {
+    /// The Zoom account id (`id` and `participant_user_id`); empty for guests.
+    pub zoom_user_id: &'a str,
+    pub user_id: &'a str,
+    pub participant_uuid: &'a str,
+    pub user_name: &'a str,
+    pub email: &'a str,
+    pub device: &'a str,
+    pub join_time: &'a str,
+    /// `in_meeting` or `in_waiting_room`.
+    pub status: &'a str,
+    /// `audio_quality` and `video_quality` ("good", or "" before Zoom has scored them).
+    pub quality: &'a str,
+}
+
+/// One entry of `GET /metrics/meetings/{id}/participants?type=live`, shaped as
+/// accounts.json's `dashboardMeetingParticipants` documents it.
+pub fn dashboard_entry(f: &EntryFields) -> serde_json::Value {
+    serde_json::json!({
+        "id": f.zoom_user_id,
+        "user_id": f.user_id,
+        "participant_uuid": f.participant_uuid,
+        "participant_user_id": f.zoom_user_id,
+        "user_name": f.user_name,
+        "email": f.email,
+        "device": f.device,
+        "ip_address": "192.0.2.10",
+        "location": "Berlin (DE)",
+        "network_type": "Wifi",
+        "data_center": "Germany (FR)",
+        "full_data_center": "Germany (FR);",
+        "connection_type": "UDP",
+        "join_time": f.join_time,
+        "share_application": false,
+        "share_desktop": false,
+        "share_whiteboard": false,
+        "recording": false,
+        "status": f.status,
+        "role": "attendee",
+        "version": "6.2.5.38312",
+        "audio_quality": f.quality,
+        "video_quality": f.quality,
+        "screen_share_quality": "",
+    })
+}
+
 pub const DEMO_ACCOUNT_ID: &str = "demo-account";
 pub const DEMO_CLIENT_ID: &str = "demo-client-id";
 pub const DEMO_CLIENT_SECRET: &str = "demo-client-secret";

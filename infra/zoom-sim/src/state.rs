@@ -113,31 +113,16 @@ impl State {
                 } else {
                     util::zoom_user_id(email)
                 };
-                json!({
-                    "id": zid,
-                    "user_id": user_id,
-                    "participant_uuid": puuid,
-                    "participant_user_id": zid,
-                    "user_name": name,
-                    "email": email,
-                    "device": device,
-                    "ip_address": "192.0.2.10",
-                    "location": "Berlin (DE)",
-                    "network_type": "Wifi",
-                    "data_center": "Germany (FR)",
-                    "full_data_center": "Germany (FR);",
-                    "connection_type": "UDP",
-                    "join_time": joined,
-                    "share_application": false,
-                    "share_desktop": false,
-                    "share_whiteboard": false,
-                    "recording": false,
-                    "status": "in_meeting",
-                    "role": "attendee",
-                    "version": "6.2.5.38312",
-                    "audio_quality": "good",
-                    "video_quality": "good",
-                    "screen_share_quality": "",
+                crate::dashboard_entry(&crate::EntryFields {
+                    zoom_user_id: &zid,
+                    user_id,
+                    participant_uuid: puuid,
+                    user_name: name,
+                    email,
+                    device,
+                    join_time: &joined,
+                    status: "in_meeting",
+                    quality: "good",
                 })
             };
         let alice = entry(

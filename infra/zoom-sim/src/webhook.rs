@@ -117,31 +117,20 @@ pub(crate) async fn join(sim: &Sim, spec: JoinSpec) -> ParticipantEvent {
             .map(|e| str_field(e, "participant_uuid").to_owned())
             .filter(|u| !u.is_empty())
             .unwrap_or_else(util::participant_uuid);
-        let entry = json!({
-            "id": zoom_id,
-            "user_id": next_user_id().to_string(),
-            "participant_uuid": participant_uuid,
-            "participant_user_id": zoom_id,
-            "user_name": spec.name,
-            "email": email,
-            "device": spec.device.as_deref().unwrap_or("Mac"),
-            "ip_address": "192.0.2.10",
-            "location": "Berlin (DE)",
-            "network_type": "Wifi",
-            "data_center": "Germany (FR)",
-            "full_data_center": "Germany (FR);",
-            "connection_type": "UDP",
-            "join_time": join_time,
-            "share_application": false,
-            "share_desktop": false,
-            "share_whiteboard": false,
-            "recording": false,
-            "status": if spec.waiting_room { "in_waiting_room" } else { "in_meeting" },
-            "role": "attendee",
-            "version": "6.2.5.38312",
-            "audio_quality": "",
-            "video_quality": "",
-            "screen_share_quality": "",
+        let entry = crate::dashboard_entry(&crate::EntryFields {
+            zoom_user_id: &zoom_id,
+            user_id: &next_user_id().to_string(),
+            participant_uuid: &participant_uuid,
+            user_name: &spec.name,
+            email: &email,
+            device: spec.device.as_deref().unwrap_or("Mac"),
+            join_time: &join_time,
+            status: if spec.waiting_room {
+                "in_waiting_room"
+            } else {
+                "in_meeting"
+            },
+            quality: "",
         });
         m.participants.push(entry.clone());
         if !m.running {
