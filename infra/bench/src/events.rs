@@ -54,7 +54,7 @@ fn with_device_key(fixture: &str) -> Res<Bytes> {
 fn signed_webhook(mut event: Value, now: SystemTime) -> Res<Bytes> {
     let since_epoch = now.duration_since(UNIX_EPOCH)?;
     let ts = since_epoch.as_secs().to_string();
-    let join_time = rfc3339(since_epoch.as_secs());
+    let join_time = zoom_sim::rfc3339(now);
     let body = json!({
         "event": "meeting.participant_joined",
         "event_ts": since_epoch.as_millis() as u64,
@@ -96,37 +96,9 @@ fn signed_webhook(mut event: Value, now: SystemTime) -> Res<Bytes> {
     Ok(serde_json::to_vec(&event)?.into())
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ` of a Unix time (days-to-civil, proleptic Gregorian).
-pub fn rfc3339(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rfc3339_known_dates() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_795_338_930), "2026-11-22T09:15:30Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-    }
 
     #[test]
     fn events_build_and_webhook_is_signed() {

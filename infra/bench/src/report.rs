@@ -89,7 +89,7 @@ pub fn render(
     let _ = writeln!(
         o,
         "# Coffee Kitchen benchmark ({})\n",
-        crate::events::rfc3339(now)
+        zoom_sim::rfc3339(std::time::UNIX_EPOCH + std::time::Duration::from_secs(now))
     );
     let _ = writeln!(
         o,

@@ -35,6 +35,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use util::rfc3339;
 pub use webhook::sign_webhook;
 
 /// Resolves on Ctrl-C or SIGTERM: how the simulator and the bench harness stop.

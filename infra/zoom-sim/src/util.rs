@@ -142,7 +142,7 @@ pub(crate) fn unix_millis(t: SystemTime) -> u64 {
 }
 
 /// "2022-03-01T10:15:14Z" (UTC, second precision), as Zoom formats date-times.
-pub(crate) fn rfc3339(t: SystemTime) -> String {
+pub fn rfc3339(t: SystemTime) -> String {
     let secs = unix_secs(t);
     let days = i64::try_from(secs / 86_400).unwrap_or(0);
     let rem = secs % 86_400;
@@ -211,6 +211,8 @@ mod tests {
         assert_eq!(rfc3339(t), "2023-11-14T22:13:20Z");
         let t = UNIX_EPOCH + Duration::from_secs(951_782_400); // leap day 2000
         assert_eq!(rfc3339(t), "2000-02-29T00:00:00Z");
+        let t = UNIX_EPOCH + Duration::from_secs(1_795_338_930);
+        assert_eq!(rfc3339(t), "2026-11-22T09:15:30Z");
     }
 
     #[test]
