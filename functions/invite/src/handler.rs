@@ -391,6 +391,103 @@ mod tests {
         );
     }
 
+    /// An invite whose Kitchen is built from `config` (the simulator's, adjusted).
+    fn invite_with(config: CommonConfig, tech_user: &str) -> Invite {
+        let k = Kitchen::new(
+            config,
+            None,
+            kitchen::testing::fast_timeouts(),
+            std::time::Duration::from_secs(2),
+        )
+        .unwrap();
+        Invite::with_kitchen(k, tech_user.into(), DEFAULT_MESSAGE_TEMPLATE.into(), None)
+    }
+
+    fn demo_config(sim: &SimHandle, creds: kitchen::credentials::Credentials) -> CommonConfig {
+        kitchen::testing::common_config(
+            sim,
+            kitchen::credentials::CredentialSource::Inline(std::sync::Arc::new(creds)),
+        )
+    }
+
+    /// The remaining upstream failures, each with its status and JSON code.
+    #[tokio::test]
+    async fn every_upstream_failure_has_its_status_and_code() {
+        let sim = Sim::demo().spawn().await;
+        let state = Invite::with_kitchen(
+            kitchen(&sim),
+            DEMO_TECH_USER.into(),
+            DEFAULT_MESSAGE_TEMPLATE.into(),
+            None,
+        );
+        sim.sim.push_fault(
+            Endpoint::Chat,
+            Fault::Status {
+                status: 400,
+                body: json!({"code": 5418, "message": "The user can not chat with others."}),
+            },
+        );
+        assert_eq!(send(&state).await, (422, json!("recipient_cannot_chat")));
+
+        sim.sim.set_sticky_fault(
+            Endpoint::Chat,
+            Some(Fault::Status {
+                status: 401,
+                body: json!({"code": 124, "message": "Invalid access token."}),
+            }),
+        );
+        assert_eq!(send(&state).await, (502, json!("zoom_unauthorized")));
+        sim.sim.set_sticky_fault(Endpoint::Chat, None);
+
+        sim.sim.push_fault(
+            Endpoint::Chat,
+            Fault::Status {
+                status: 201,
+                body: json!({"not_an_id": true}),
+            },
+        );
+        assert_eq!(send(&state).await, (502, json!("zoom_bad_response")));
+
+        let ghost = invite_with(
+            demo_config(&sim, kitchen::testing::credentials()),
+            "ghost-bot@example.com",
+        );
+        assert_eq!(send(&ghost).await, (503, json!("tech_user_not_found")));
+
+        let wrong_secret = kitchen::credentials::Credentials {
+            client_secret: kitchen::secret::Secret::new("not-the-client-secret"),
+            ..kitchen::testing::credentials()
+        };
+        let rejected = invite_with(demo_config(&sim, wrong_secret), DEMO_TECH_USER);
+        assert_eq!(
+            send(&rejected).await,
+            (503, json!("zoom_credentials_rejected"))
+        );
+
+        let mut nowhere = demo_config(&sim, kitchen::testing::credentials());
+        nowhere.zoom.api_url = "http://127.0.0.1:1/v2".into();
+        nowhere.zoom.oauth_url = "http://127.0.0.1:1/oauth/token".into();
+        assert_eq!(
+            send(&invite_with(nowhere, DEMO_TECH_USER)).await,
+            (502, json!("zoom_unreachable"))
+        );
+
+        assert!(
+            sim.sim.messages().is_empty(),
+            "none of these may be reported or delivered as a success"
+        );
+    }
+
+    /// Sends one valid invite: its status and JSON `error`, the message checked non-empty.
+    async fn send(state: &Invite) -> (u16, serde_json::Value) {
+        let (status, body) = call(state, form("email=alice@example.com").request()).await;
+        assert!(
+            body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{body}"
+        );
+        (status, body["error"].clone())
+    }
+
     #[tokio::test]
     async fn zoom_refusals_map_to_fitting_statuses() {
         let (sim, state) = setup().await;

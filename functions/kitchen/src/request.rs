@@ -315,6 +315,24 @@ mod tests {
     }
 
     #[test]
+    fn content_type_header_problems() {
+        let mut h = HeaderMap::new();
+        assert_eq!(content_type(&h).unwrap(), None);
+        h.append(header::CONTENT_TYPE, "application/json".parse().unwrap());
+        assert_eq!(content_type(&h).unwrap(), Some("application/json"));
+        h.append(header::CONTENT_TYPE, "text/plain".parse().unwrap());
+        let e = content_type(&h).unwrap_err();
+        assert_eq!((e.status.as_u16(), e.code), (400, "duplicate_content_type"));
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONTENT_TYPE,
+            lambda_http::http::HeaderValue::from_bytes(b"text/\xffplain").unwrap(),
+        );
+        let e = content_type(&h).unwrap_err();
+        assert_eq!((e.status.as_u16(), e.code), (400, "invalid_content_type"));
+    }
+
+    #[test]
     fn accept_header() {
         let mut h = HeaderMap::new();
         assert!(!wants_json(&h));
