@@ -4,24 +4,15 @@
 pub mod app;
 pub mod config;
 pub mod credentials;
-pub mod deadline;
 pub mod device_auth;
-pub mod devices;
-pub mod dynamo;
-pub mod headers;
 pub mod http;
-pub mod keyring;
-pub mod limits;
 pub mod metrics;
 pub mod participants;
-pub mod people;
 pub mod presence;
 pub mod request;
-pub mod rooms;
 pub mod secret;
 pub mod time;
 pub mod token;
-pub mod viewers;
 pub mod webhook;
 pub mod zoom;
 
