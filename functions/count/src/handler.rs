@@ -6,11 +6,12 @@ use std::time::{Duration, Instant, SystemTime};
 
 use kitchen::app::{DEFAULT_DEADLINE, Kitchen};
 use kitchen::config::{CommonConfig, ConfigError, Env};
+use kitchen::deadline::Deadline;
 use kitchen::http::{ApiError, json_response, respond, text_response};
 use kitchen::lambda_http::http::{HeaderValue, Method, StatusCode};
 use kitchen::lambda_http::{Body, Error, Request, Response};
 use kitchen::participants::{Headcount, headcount};
-use kitchen::presence::PresenceStore;
+use kitchen::presence::{PresenceStore, RoomPresence, StoreError};
 use kitchen::request::wants_json;
 use kitchen::time::{format_rfc3339, unix_millis};
 use kitchen::zoom::ZoomError;
@@ -208,14 +209,14 @@ impl Count {
     }
 
     /// The current headcount and whether it is stale.
-    async fn headcount(&self) -> Result<(Arc<Snapshot>, bool), ApiError> {
+    async fn headcount(&self, deadline: &Deadline) -> Result<(Arc<Snapshot>, bool), ApiError> {
         match (self.settings.source, &self.presence) {
-            (Source::Webhook, Some(store)) => self.read_presence(store).await,
-            (Source::Auto, Some(store)) => match self.fresh_presence(store).await {
+            (Source::Webhook, Some(store)) => self.read_presence(store, deadline).await,
+            (Source::Auto, Some(store)) => match self.fresh_presence(store, deadline).await {
                 Some(snap) => Ok((snap, false)),
-                None => self.read_dashboard().await,
+                None => self.read_dashboard(deadline).await,
             },
-            _ => self.read_dashboard().await,
+            _ => self.read_dashboard(deadline).await,
         }
     }
 
@@ -225,8 +226,9 @@ impl Count {
     async fn read_presence(
         &self,
         store: &PresenceStore,
+        deadline: &Deadline,
     ) -> Result<(Arc<Snapshot>, bool), ApiError> {
-        match store.read(&self.kitchen.config.meeting_id).await {
+        match read_within(store, &self.kitchen.config.meeting_id, deadline).await {
             Ok(room) => {
                 let snap = Snapshot::new(
                     Headcount {
@@ -257,8 +259,12 @@ impl Count {
 
     /// `auto`: presence when the room has had webhook or reconcile activity
     /// recently; `None` sends the caller to the dashboard.
-    async fn fresh_presence(&self, store: &PresenceStore) -> Option<Arc<Snapshot>> {
-        match store.read(&self.kitchen.config.meeting_id).await {
+    async fn fresh_presence(
+        &self,
+        store: &PresenceStore,
+        deadline: &Deadline,
+    ) -> Option<Arc<Snapshot>> {
+        match read_within(store, &self.kitchen.config.meeting_id, deadline).await {
             Ok(room) => {
                 let now = unix_millis(SystemTime::now());
                 let fresh_ms = self.settings.presence_fresh_for.as_millis() as u64;
@@ -284,7 +290,7 @@ impl Count {
 
     /// `dashboard`: at most one Zoom call per cache period per container,
     /// however many callers arrive; the last count, stale, while Zoom fails.
-    async fn read_dashboard(&self) -> Result<(Arc<Snapshot>, bool), ApiError> {
+    async fn read_dashboard(&self, deadline: &Deadline) -> Result<(Arc<Snapshot>, bool), ApiError> {
         if let Some(s) = self.dashboard.younger_than(self.settings.cache_for) {
             return Ok((s, false));
         }
@@ -304,11 +310,12 @@ impl Count {
             }
             return self.stale_or(error, "Zoom is backing off");
         }
-        let creds = self.kitchen.credentials().await?;
         let k = &self.kitchen;
-        match k
-            .within_deadline(k.zoom.live_participants(&creds, &k.config.meeting_id))
+        let creds = k.credentials_within(deadline).await?;
+        match deadline
+            .run(k.zoom.live_participants(&creds, &k.config.meeting_id))
             .await
+            .unwrap_or(Err(ZoomError::Timeout))
         {
             Ok(entries) => {
                 let snap = Snapshot::new(headcount(&entries), "dashboard");
@@ -356,6 +363,19 @@ impl Count {
     }
 }
 
+/// The presence read, under the request's deadline (running out counts as the
+/// table being unreachable).
+async fn read_within(
+    store: &PresenceStore,
+    meeting_id: &str,
+    deadline: &Deadline,
+) -> Result<RoomPresence, StoreError> {
+    deadline
+        .run(store.read(meeting_id))
+        .await
+        .unwrap_or(Err(StoreError::Unavailable("timed out")))
+}
+
 /// The count takes no input: a body or query string is refused, not ignored.
 fn reject_input(req: &Request) -> Result<(), ApiError> {
     if !req.body().as_ref().is_empty() {
@@ -392,9 +412,10 @@ async fn count(state: &Count, req: &Request) -> Result<Response<Body>, ApiError>
     if req.method() != Method::GET {
         return Err(ApiError::method_not_allowed("GET"));
     }
-    let device = state.kitchen.authorize(req.headers()).await?;
+    let deadline = state.kitchen.deadline_for(req);
+    let device = state.kitchen.authorize(req.headers(), &deadline).await?;
     reject_input(req)?;
-    let (snap, stale) = state.headcount().await?;
+    let (snap, stale) = state.headcount(&deadline).await?;
     tracing::debug!(
         device = device.as_deref().unwrap_or("-"),
         count = snap.headcount.count,
@@ -765,7 +786,7 @@ mod tests {
     }
 
     mod presence {
-        use kitchen::presence::PresenceStore;
+        use kitchen::presence::{PresenceStore, RoomPresence, StoreError};
         use kitchen::testing::{Outage, moto_endpoint, sdk_config, unique};
         use kitchen::webhook::{Change, WebhookEvent};
 
@@ -943,11 +964,7 @@ mod tests {
         let load = |pairs: &[(&str, &str)]| {
             let mut all = vec![("ZOOM_MEETING_ID", "85746065432"), ("ZOOM_SECRET_ID", "s")];
             all.extend_from_slice(pairs);
-            CountConfig::from_env(&Env::from_fn(|k| {
-                all.iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| v.to_string())
-            }))
+            CountConfig::from_env(&Env::from_pairs(&all))
         };
         assert_eq!(load(&[]).unwrap().source, Source::Dashboard);
         assert_eq!(
@@ -980,12 +997,7 @@ mod tests {
     #[test]
     fn config_defaults_and_errors() {
         let vars = [("ZOOM_MEETING_ID", "85746065432"), ("ZOOM_SECRET_ID", "s")];
-        let c = CountConfig::from_env(&Env::from_fn(|k| {
-            vars.iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        }))
-        .unwrap();
+        let c = CountConfig::from_env(&Env::from_pairs(&vars)).unwrap();
         assert_eq!(
             (c.cache_for, c.stale_for, c.show_names),
             (10 * SECOND, 300 * SECOND, false)
@@ -995,12 +1007,7 @@ mod tests {
             ("ZOOM_SECRET_ID", "s"),
             ("KITCHEN_COUNT_CACHE_SECONDS", "ten"),
         ];
-        let e = CountConfig::from_env(&Env::from_fn(|k| {
-            vars.iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        }))
-        .unwrap_err();
+        let e = CountConfig::from_env(&Env::from_pairs(&vars)).unwrap_err();
         assert_eq!(e.var, "KITCHEN_COUNT_CACHE_SECONDS");
     }
 }

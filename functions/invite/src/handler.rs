@@ -109,12 +109,13 @@ async fn invite(state: &Invite, req: &Request) -> Result<Response<Body>, ApiErro
     if req.method() != Method::POST {
         return Err(ApiError::method_not_allowed("POST"));
     }
-    let device = state.kitchen.authorize(req.headers()).await?;
-    let email = email_from_body(content_type(req.headers())?, req.body().as_ref())?;
-    let creds = state.kitchen.credentials().await?;
     let k = &state.kitchen;
-    let message_id = k
-        .within_deadline(async {
+    let deadline = k.deadline_for(req);
+    let device = k.authorize(req.headers(), &deadline).await?;
+    let email = email_from_body(content_type(req.headers())?, req.body().as_ref())?;
+    let creds = k.credentials_within(&deadline).await?;
+    let message_id = deadline
+        .run(async {
             let join_url = state
                 .join_url
                 .get_or_try_init(|| k.zoom.join_url(&creds, &k.config.meeting_id))
@@ -125,6 +126,7 @@ async fn invite(state: &Invite, req: &Request) -> Result<Response<Body>, ApiErro
                 .await
         })
         .await
+        .unwrap_or(Err(ZoomError::Timeout))
         .map_err(|e| map_zoom_error(&e, &email, &state.tech_user))?;
     tracing::info!(device = device.as_deref().unwrap_or("-"), recipient = %email, message_id = %message_id, "join link sent");
     Ok(json_response(
@@ -686,39 +688,26 @@ mod tests {
 
     #[test]
     fn config_names_each_bad_variable() {
-        let get = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| {
-                pairs
-                    .iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| v.to_string())
-            }
+        let base = [("ZOOM_MEETING_ID", "85746065432"), ("ZOOM_SECRET_ID", "s")];
+        let load = |extra: &[(&str, &str)]| {
+            let all: Vec<_> = base.iter().chain(extra).copied().collect();
+            InviteConfig::from_env(&Env::from_pairs(&all))
+                .unwrap_err()
+                .var
         };
-        let base: &[(&str, &str)] = &[("ZOOM_MEETING_ID", "85746065432"), ("ZOOM_SECRET_ID", "s")];
+        assert_eq!(load(&[]), "ZOOM_TECH_USER");
         assert_eq!(
-            InviteConfig::from_env(&Env::from_fn(get(base)))
-                .unwrap_err()
-                .var,
-            "ZOOM_TECH_USER"
-        );
-        let bad_template: &[(&str, &str)] = &[
-            ("ZOOM_TECH_USER", "bot@x.com"),
-            ("KITCHEN_MESSAGE_TEMPLATE", "no placeholder"),
-        ];
-        assert_eq!(
-            InviteConfig::from_env(&Env::from_fn(get(bad_template)))
-                .unwrap_err()
-                .var,
+            load(&[
+                ("ZOOM_TECH_USER", "bot@x.com"),
+                ("KITCHEN_MESSAGE_TEMPLATE", "no placeholder"),
+            ]),
             "KITCHEN_MESSAGE_TEMPLATE"
         );
-        let bad_url: &[(&str, &str)] = &[
-            ("ZOOM_TECH_USER", "bot@x.com"),
-            ("ZOOM_JOIN_URL", "zoom.us/j/1"),
-        ];
         assert_eq!(
-            InviteConfig::from_env(&Env::from_fn(get(bad_url)))
-                .unwrap_err()
-                .var,
+            load(&[
+                ("ZOOM_TECH_USER", "bot@x.com"),
+                ("ZOOM_JOIN_URL", "zoom.us/j/1")
+            ]),
             "ZOOM_JOIN_URL"
         );
     }

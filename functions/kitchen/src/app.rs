@@ -3,10 +3,13 @@
 use std::future::Future;
 use std::time::Duration;
 
-use lambda_http::http::{HeaderMap, header};
+use lambda_http::Request;
+use lambda_http::http::HeaderMap;
+use lambda_http::RequestExt;
 
 use crate::config::CommonConfig;
-use crate::credentials::{CredentialStore, Credentials};
+use crate::credentials::{CredentialError, CredentialStore, Credentials};
+use crate::deadline::Deadline;
 use crate::device_auth::authenticate;
 use crate::http::ApiError;
 use crate::zoom::{Timeouts, ZoomClient, ZoomError};
@@ -71,18 +74,40 @@ impl Kitchen {
         self.credentials.get().await.map_err(|e| ApiError::from(&e))
     }
 
+    /// This request's deadline: the Lambda context's, less a margin; without a
+    /// context (tests, a local run) `self.deadline` from now.
+    pub fn deadline_for(&self, req: &Request) -> Deadline {
+        Deadline::from_context(req.lambda_context_ref(), self.deadline)
+    }
+
+    /// The credentials, read under the request's deadline (the first read of a
+    /// container goes to Secrets Manager).
+    pub async fn credentials_within(
+        &self,
+        deadline: &Deadline,
+    ) -> Result<std::sync::Arc<Credentials>, ApiError> {
+        let read = deadline
+            .run(self.credentials.get())
+            .await
+            .unwrap_or_else(|_| {
+                tracing::warn!("reading the credentials ran out of the request's time");
+                Err(CredentialError::Unavailable("timed out".into()))
+            });
+        read.map_err(|e| ApiError::from(&e))
+    }
+
     /// The calling device's name, or `None` when device auth is switched off.
     /// Logs name the device, never the key.
-    pub async fn authorize(&self, headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    pub async fn authorize(
+        &self,
+        headers: &HeaderMap,
+        deadline: &Deadline,
+    ) -> Result<Option<String>, ApiError> {
         if !self.config.device_auth {
             return Ok(None);
         }
-        let creds = self.credentials().await?;
-        let values = headers
-            .get_all(header::AUTHORIZATION)
-            .iter()
-            .map(|v| v.as_bytes());
-        match authenticate(&creds.device_keys, values) {
+        let creds = self.credentials_within(deadline).await?;
+        match authenticate(&creds.device_keys, headers) {
             Ok(device) => Ok(Some(device.to_owned())),
             Err(failure) => {
                 tracing::warn!(reason = ?failure, "device authentication failed");
@@ -91,7 +116,8 @@ impl Kitchen {
         }
     }
 
-    /// Runs Zoom work under the request deadline.
+    /// Runs Zoom work under a fresh budget of `self.deadline` (reconcile and the
+    /// webhook; the HTTP device functions use [`Self::deadline_for`]).
     pub async fn within_deadline<T>(
         &self,
         work: impl Future<Output = Result<T, ZoomError>>,

@@ -39,6 +39,15 @@ impl<'a> Env<'a> {
         Env(Box::new(f))
     }
 
+    /// Fixed values, for tests: `Env::from_pairs(&[("ZOOM_MEETING_ID", "123456789")])`.
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Env<'static> {
+        let map: std::collections::HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Env(Box::new(move |k| map.get(k).cloned()))
+    }
+
     /// The value, with surrounding whitespace trimmed; empty counts as unset
     /// (SAM passes empty strings for unset optional parameters).
     pub fn get(&self, var: &str) -> Option<String> {
@@ -162,21 +171,11 @@ fn credential_source(env: &Env) -> Result<CredentialSource, ConfigError> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use std::collections::HashMap;
-
+mod tests {
     use super::*;
 
-    pub(crate) fn env_of(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
     fn load(pairs: &[(&str, &str)]) -> Result<CommonConfig, ConfigError> {
-        let map = env_of(pairs);
-        CommonConfig::from_env(&Env::from_fn(|k| map.get(k).cloned()))
+        CommonConfig::from_env(&Env::from_pairs(pairs))
     }
 
     #[test]
@@ -268,8 +267,7 @@ pub(crate) mod tests {
 
     #[test]
     fn seconds_and_flags() {
-        let map = env_of(&[("A", "15"), ("B", "-1"), ("C", "true"), ("D", "")]);
-        let env = Env::from_fn(|k| map.get(k).cloned());
+        let env = Env::from_pairs(&[("A", "15"), ("B", "-1"), ("C", "true"), ("D", "")]);
         assert_eq!(env.seconds("A", 10).unwrap(), Duration::from_secs(15));
         assert_eq!(env.seconds("B", 10).unwrap_err().var, "B");
         assert_eq!(env.seconds("D", 10).unwrap(), Duration::from_secs(10));

@@ -2,10 +2,12 @@
 
 use std::fmt;
 
+use lambda_http::http::{HeaderMap, header};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::headers::{HeaderError, exactly_one};
 use crate::secret::Secret;
 
 /// Device name → key. Keys are hashed for comparison so that neither the key's
@@ -44,6 +46,10 @@ impl DeviceKeys {
         let mut pairs = Vec::with_capacity(obj.len());
         for (name, key) in obj {
             match key.as_str() {
+                // API Gateway would deliver such a key as if two had been sent.
+                Some(k) if k.contains(',') => {
+                    return Err(format!("has a key for device {name:?} containing a comma"));
+                }
                 Some(k) if k.len() >= 16 => pairs.push((name.clone(), Secret::new(k))),
                 Some(_) => {
                     return Err(format!(
@@ -106,17 +112,15 @@ impl AuthFailure {
     }
 }
 
-/// Finds the device for a request's `Authorization` header values.
-pub fn authenticate<'a>(
-    keys: &'a DeviceKeys,
-    mut headers: impl Iterator<Item = &'a [u8]>,
-) -> Result<&'a str, AuthFailure> {
-    let first = headers.next().ok_or(AuthFailure::Missing)?;
-    if headers.next().is_some() {
-        return Err(AuthFailure::Duplicated);
-    }
-    let value = std::str::from_utf8(first)
-        .map_err(|_| AuthFailure::Malformed)?
+/// Finds the device for a request's `Authorization` header (exactly one,
+/// comma-joined repeats included: see [`crate::headers`]).
+pub fn authenticate<'a>(keys: &'a DeviceKeys, headers: &HeaderMap) -> Result<&'a str, AuthFailure> {
+    let value = exactly_one(headers, header::AUTHORIZATION)
+        .map_err(|e| match e {
+            HeaderError::Missing => AuthFailure::Missing,
+            HeaderError::Duplicated => AuthFailure::Duplicated,
+            HeaderError::Invalid => AuthFailure::Malformed,
+        })?
         .trim();
     let (scheme, key) = value.split_once(' ').ok_or(AuthFailure::Malformed)?;
     let key = key.trim();
@@ -140,8 +144,14 @@ mod tests {
         ])
     }
 
-    fn auth<'a>(k: &'a DeviceKeys, values: &'a [&'a str]) -> Result<&'a str, AuthFailure> {
-        authenticate(k, values.iter().map(|v| v.as_bytes()))
+    /// Repeated headers reach a Lambda comma-joined into one value, so the
+    /// values are joined here the same way.
+    fn auth<'a>(k: &'a DeviceKeys, values: &[&str]) -> Result<&'a str, AuthFailure> {
+        let mut h = HeaderMap::new();
+        if !values.is_empty() {
+            h.insert(header::AUTHORIZATION, values.join(",").parse().unwrap());
+        }
+        authenticate(k, &h)
     }
 
     #[test]
@@ -195,5 +205,8 @@ mod tests {
     fn json_keys_are_validated_without_echoing_them() {
         let err = DeviceKeys::from_json(&serde_json::json!({"desk": "shortkey"})).unwrap_err();
         assert!(!err.contains("shortkey") && err.contains("desk"));
+        let err = DeviceKeys::from_json(&serde_json::json!({"desk": "long,enough-0123456789"}))
+            .unwrap_err();
+        assert!(err.contains("comma") && !err.contains("enough"));
     }
 }

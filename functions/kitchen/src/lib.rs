@@ -4,7 +4,9 @@
 pub mod app;
 pub mod config;
 pub mod credentials;
+pub mod deadline;
 pub mod device_auth;
+pub mod headers;
 pub mod http;
 pub mod metrics;
 pub mod participants;

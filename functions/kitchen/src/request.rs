@@ -3,6 +3,7 @@
 use lambda_http::http::{HeaderMap, StatusCode, header};
 use serde::Deserialize;
 
+use crate::headers::{HeaderError, at_most_one};
 use crate::http::ApiError;
 
 /// Far more than `email=<254 chars>` needs; anything larger is refused unread.
@@ -171,7 +172,9 @@ pub fn validate_email(raw: &str) -> Result<String, &'static str> {
     Ok(format!("{local}@{}", domain.to_ascii_lowercase()))
 }
 
-/// True when the client asked for JSON (`Accept: application/json`).
+/// True when the client asked for JSON (`Accept: application/json`). `Accept`
+/// is a list by definition, so repeats (comma-joined by API Gateway) are read
+/// as more entries of it, not refused.
 pub fn wants_json(headers: &HeaderMap) -> bool {
     headers
         .get_all(header::ACCEPT)
@@ -185,25 +188,19 @@ pub fn wants_json(headers: &HeaderMap) -> bool {
         })
 }
 
+/// The single `Content-Type`, if any; a repeated one (comma-joined by API
+/// Gateway) is refused rather than guessed at.
 pub fn content_type(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
-    let mut values = headers.get_all(header::CONTENT_TYPE).iter();
-    let first = values.next();
-    if values.next().is_some() {
-        return Err(ApiError::bad_request(
+    at_most_one(headers, header::CONTENT_TYPE).map_err(|e| match e {
+        HeaderError::Duplicated => ApiError::bad_request(
             "duplicate_content_type",
             "send exactly one Content-Type header",
-        ));
-    }
-    first
-        .map(|v| {
-            v.to_str().map_err(|_| {
-                ApiError::bad_request(
-                    "invalid_content_type",
-                    "the Content-Type header is not readable",
-                )
-            })
-        })
-        .transpose()
+        ),
+        HeaderError::Missing | HeaderError::Invalid => ApiError::bad_request(
+            "invalid_content_type",
+            "the Content-Type header is not readable",
+        ),
+    })
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -318,9 +315,13 @@ mod tests {
     fn content_type_header_problems() {
         let mut h = HeaderMap::new();
         assert_eq!(content_type(&h).unwrap(), None);
-        h.append(header::CONTENT_TYPE, "application/json".parse().unwrap());
+        h.insert(header::CONTENT_TYPE, "application/json".parse().unwrap());
         assert_eq!(content_type(&h).unwrap(), Some("application/json"));
-        h.append(header::CONTENT_TYPE, "text/plain".parse().unwrap());
+        // Sent twice, it arrives as API Gateway joins it: one comma-separated value.
+        h.insert(
+            header::CONTENT_TYPE,
+            "application/json,text/plain".parse().unwrap(),
+        );
         let e = content_type(&h).unwrap_err();
         assert_eq!((e.status.as_u16(), e.code), (400, "duplicate_content_type"));
         let mut h = HeaderMap::new();
