@@ -10,6 +10,7 @@ pub mod headers;
 pub mod http;
 pub mod metrics;
 pub mod participants;
+pub mod people;
 pub mod presence;
 pub mod request;
 pub mod secret;

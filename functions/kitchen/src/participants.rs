@@ -1,8 +1,8 @@
 //! Who is in the kitchen, from Zoom's live dashboard entries.
 
-use std::collections::HashSet;
-
 use serde::{Deserialize, Deserializer};
+
+use crate::people::{Identity, People, Sighting, group};
 
 /// One entry of `GET /metrics/meetings/{id}/participants` (accounts.json,
 /// `dashboardMeetingParticipants`). A person who rejoins appears once per join.
@@ -41,30 +41,15 @@ impl Participant {
         self.status.as_deref() == Some("in_meeting") && self.leave_time.is_none()
     }
 
-    /// Who this entry is, across rejoins and devices: the Zoom account id when
-    /// the person is signed in, else their email, else the per-join ids.
-    pub fn person_key(&self) -> Option<String> {
-        person_key(
-            self.participant_user_id.as_deref().or(self.id.as_deref()),
-            self.email.as_deref(),
-            self.participant_uuid.as_deref().or(self.user_id.as_deref()),
-        )
+    /// The entry's identity fields, for [`crate::people`]'s rule.
+    pub fn identity(&self) -> Identity<'_> {
+        Identity {
+            account_id: self.participant_user_id.as_deref().or(self.id.as_deref()),
+            email: self.email.as_deref(),
+            participant_uuid: self.participant_uuid.as_deref(),
+            user_id: self.user_id.as_deref(),
+        }
     }
-}
-
-/// Shared with the webhook path so both sources agree on who is one person.
-pub fn person_key(
-    account_id: Option<&str>,
-    email: Option<&str>,
-    join_id: Option<&str>,
-) -> Option<String> {
-    fn clean(s: Option<&str>) -> Option<&str> {
-        s.map(str::trim).filter(|s| !s.is_empty())
-    }
-    clean(account_id)
-        .map(|id| format!("user:{id}"))
-        .or_else(|| clean(email).map(|e| format!("email:{}", e.to_lowercase())))
-        .or_else(|| clean(join_id).map(|id| format!("join:{id}")))
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -74,20 +59,32 @@ pub struct Headcount {
     pub names: Vec<String>,
 }
 
+/// The people present in dashboard `entries`, grouped by [`crate::people`]'s
+/// rule; a later entry is a newer sighting.
+pub fn present_people(entries: &[Participant]) -> People {
+    group(
+        entries
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.is_present())
+            .map(|(i, p)| {
+                let id = p.identity();
+                Sighting::new(
+                    id.person_key(),
+                    id.session_key(),
+                    p.user_name.as_deref(),
+                    (i as u64, 0),
+                )
+            }),
+    )
+}
+
 /// Distinct people present. An entry with no identity at all is counted alone.
 pub fn headcount(entries: &[Participant]) -> Headcount {
-    let mut seen = HashSet::new();
-    let mut names = Vec::new();
-    for (i, p) in entries.iter().enumerate().filter(|(_, p)| p.is_present()) {
-        let key = p.person_key().unwrap_or_else(|| format!("entry:{i}"));
-        if seen.insert(key) {
-            names.push(p.user_name.clone().unwrap_or_else(|| "Guest".to_owned()));
-        }
-    }
-    names.sort();
+    let people = present_people(entries);
     Headcount {
-        count: seen.len(),
-        names,
+        count: people.count(),
+        names: people.names(),
     }
 }
 

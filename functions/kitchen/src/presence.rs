@@ -16,7 +16,7 @@
 //! error. Meta times only ever rise, by the same kind of condition.
 //!
 //! Counted: sessions `in`, newer than the last `meeting.ended`, not expired,
-//! grouped by person (two devices are one person).
+//! grouped into people by [`crate::people`] (two devices are one person).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::SystemTime;
@@ -25,7 +25,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::participants::Participant;
+use crate::participants::{Participant, present_people};
+use crate::people::{People, Person, Sighting, group};
 use crate::time::unix_millis;
 use crate::webhook::{Change, WebhookEvent};
 
@@ -36,8 +37,6 @@ pub const META_TTL_SECS: u64 = 30 * 24 * 3600;
 /// [`PresenceStore::repair`] leaves sessions alone that changed this recently:
 /// Zoom's dashboard lags behind its webhooks, and a fresh webhook is the better witness.
 pub const REPAIR_GRACE_MS: u64 = 120_000;
-/// Display name for a participant Zoom sent without one.
-pub const GUEST: &str = "Guest";
 
 const META_SK: &str = "meta";
 const SESSION_PREFIX: &str = "session#";
@@ -271,27 +270,16 @@ impl PresenceStore {
         let room = self.load(&pk, now_ms).await?;
         let recent = |at_ms: u64| at_ms.saturating_add(REPAIR_GRACE_MS) > now_ms;
 
-        // Zoom's view: person → (name, session keys).
-        let mut live_people: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
-        let mut live_sessions: HashSet<String> = HashSet::new();
-        for p in live.iter().filter(|p| p.is_present()) {
-            let Some(person) = p.person_key() else {
-                continue;
-            };
-            let session = p
-                .participant_uuid
-                .clone()
-                .or_else(|| p.user_id.clone())
-                .unwrap_or_else(|| person.clone());
-            live_sessions.insert(session.clone());
-            let name = p.user_name.clone().unwrap_or_else(|| GUEST.to_owned());
-            let entry = live_people
-                .entry(person)
-                .or_insert_with(|| (name, Vec::new()));
-            if !entry.1.contains(&session) {
-                entry.1.push(session);
-            }
-        }
+        // Zoom's view. An entry without identity cannot be tracked by key.
+        let live_people = present_people(live);
+        let live_people: BTreeMap<&str, &Person> = live_people
+            .iter()
+            .filter_map(|p| Some((p.key.as_deref()?, p)))
+            .collect();
+        let live_sessions: HashSet<&str> = live_people
+            .values()
+            .flat_map(|p| p.sessions.iter().map(String::as_str))
+            .collect();
 
         // The table's view: person → counted sessions.
         let mut counted: BTreeMap<&str, Vec<&SessionRow>> = BTreeMap::new();
@@ -312,7 +300,7 @@ impl PresenceStore {
             let mut still_in = false;
             for s in sessions {
                 // Live under another identity, or too fresh to judge: keep.
-                if live_sessions.contains(&s.session_key) || recent(s.at_ms) {
+                if live_sessions.contains(s.session_key.as_str()) || recent(s.at_ms) {
                     still_in = true;
                     continue;
                 }
@@ -328,29 +316,30 @@ impl PresenceStore {
                 still_in |= !self.write_session(&pk, &out).await?;
             }
             if !still_in {
-                removed.push(display_name(sessions));
+                removed.push(people_of(sessions.iter().copied()).names().concat());
             }
         }
 
         let mut added = Vec::new();
         let just_ended = room.ended_at_ms.is_some_and(recent);
-        for (person, (name, sessions)) in &live_people {
-            let known = counted.contains_key(person.as_str())
-                || sessions
+        for (person, live) in &live_people {
+            let known = counted.contains_key(person)
+                || live
+                    .sessions
                     .iter()
                     .any(|s| counted_sessions.contains(s.as_str()));
             let seen_recently = room.sessions.iter().any(|s| {
-                (s.person == *person || sessions.contains(&s.session_key)) && recent(s.at_ms)
+                (s.person == *person || live.sessions.contains(&s.session_key)) && recent(s.at_ms)
             });
             if known || seen_recently || just_ended {
                 continue;
             }
             let mut wrote = false;
-            for session in sessions {
+            for session in &live.sessions {
                 let write = SessionWrite {
                     session_key: session,
                     person,
-                    name: Some(name),
+                    name: Some(&live.name),
                     state: SessionState::In,
                     at_ms: now_ms,
                     event_ts: now_ms,
@@ -358,7 +347,7 @@ impl PresenceStore {
                 wrote |= self.write_session(&pk, &write).await?;
             }
             if wrote {
-                added.push(name.clone());
+                added.push(live.name.clone());
             }
         }
 
@@ -541,13 +530,16 @@ where
     }
 }
 
-fn display_name(sessions: &[&SessionRow]) -> String {
-    sessions
-        .iter()
-        .filter(|s| s.name.is_some())
-        .max_by_key(|s| (s.at_ms, s.event_ts))
-        .and_then(|s| s.name.clone())
-        .unwrap_or_else(|| GUEST.to_owned())
+/// The rows' people, by [`crate::people`]'s rule.
+fn people_of<'a>(rows: impl IntoIterator<Item = &'a SessionRow>) -> People {
+    group(rows.into_iter().map(|r| {
+        Sighting::new(
+            Some(r.person.clone()),
+            Some(r.session_key.clone()),
+            r.name.as_deref(),
+            (r.at_ms, r.event_ts),
+        )
+    }))
 }
 
 fn assemble(items: &[Item], now_ms: u64) -> RoomPresence {
@@ -590,16 +582,11 @@ fn assemble(items: &[Item], now_ms: u64) -> RoomPresence {
             "skipped presence rows without person, state or time"
         );
     }
-    let mut people: BTreeMap<&str, Vec<&SessionRow>> = BTreeMap::new();
-    for row in sessions.iter().filter(|r| r.counted) {
-        people.entry(&row.person).or_default().push(row);
-    }
-    let mut names: Vec<String> = people.values().map(|rows| display_name(rows)).collect();
-    names.sort();
+    let people = people_of(sessions.iter().filter(|r| r.counted));
     let (last_event_at_ms, verified_at_ms) = (meta_time("last_event_at"), meta_time("verified_at"));
     RoomPresence {
-        count: people.len(),
-        names,
+        count: people.count(),
+        names: people.names(),
         last_activity_ms: last_event_at_ms.max(verified_at_ms),
         last_event_at_ms,
         verified_at_ms,

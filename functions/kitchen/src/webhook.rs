@@ -12,7 +12,7 @@ use lambda_http::http::HeaderMap;
 use serde_json::{Map, Value, json};
 use sha2::Sha256;
 
-use crate::participants::person_key;
+use crate::people::{Identity, display_name};
 use crate::secret::Secret;
 use crate::time::{parse_rfc3339, unix_millis};
 
@@ -200,10 +200,11 @@ pub enum WebhookEvent {
     Participant {
         meeting_id: String,
         change: Change,
-        /// [`crate::participants::person_key`], as the dashboard computes it.
+        /// [`Identity::person_key`], as for dashboard entries.
         person_key: String,
-        /// One device/join: `participant_uuid`, else `user_id`, else the person key.
+        /// [`Identity::session_key`]: one device/join.
         session_key: String,
+        /// [`display_name`]: bounded, no control characters.
         name: Option<String>,
         /// When the change happened (`join_time` / `leave_time` / `date_time`), else `event_ts`.
         at_ms: u64,
@@ -312,20 +313,28 @@ pub fn parse_event(raw_body: &[u8]) -> Result<WebhookEvent, ParseError> {
             let Some(at_ms) = object_time(p, change.time_field()).or(event_ts) else {
                 return ignored("no time");
             };
-            let uuid = text(p, "participant_uuid");
-            let join_id = uuid.clone().or_else(|| text(p, "user_id"));
-            let account = text(p, "participant_user_id").or_else(|| text(p, "id"));
-            let email = text(p, "email");
-            let Some(person) = person_key(account.as_deref(), email.as_deref(), join_id.as_deref())
+            let (account, email, uuid, user_id) = (
+                text(p, "participant_user_id").or_else(|| text(p, "id")),
+                text(p, "email"),
+                text(p, "participant_uuid"),
+                text(p, "user_id"),
+            );
+            let identity = Identity {
+                account_id: account.as_deref(),
+                email: email.as_deref(),
+                participant_uuid: uuid.as_deref(),
+                user_id: user_id.as_deref(),
+            };
+            let (Some(person), Some(session)) = (identity.person_key(), identity.session_key())
             else {
                 return ignored("participant has no identity");
             };
             Ok(WebhookEvent::Participant {
                 meeting_id,
                 change,
-                session_key: join_id.unwrap_or_else(|| person.clone()),
+                session_key: session,
                 person_key: person,
-                name: text(p, "user_name"),
+                name: text(p, "user_name").as_deref().and_then(display_name),
                 at_ms,
                 event_ts: event_ts.unwrap_or(at_ms),
             })
