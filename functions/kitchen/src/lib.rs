@@ -1,6 +1,7 @@
 //! What the Coffee Kitchen functions share: configuration, credentials, device
 //! authentication, the Zoom client and its token cache, and HTTP error mapping.
 
+pub mod announce;
 pub mod app;
 pub mod config;
 pub mod credentials;
@@ -9,6 +10,7 @@ pub mod device_auth;
 pub mod headers;
 pub mod http;
 pub mod metrics;
+pub mod notices;
 pub mod participants;
 pub mod people;
 pub mod presence;
