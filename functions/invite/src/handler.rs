@@ -2,6 +2,7 @@
 //! the kitchen's join link as a Zoom Team Chat message from the tech user.
 
 use kitchen::app::Kitchen;
+use kitchen::cache::Cached;
 use kitchen::config::{CommonConfig, ConfigError, DEFAULT_MESSAGE_TEMPLATE, Env};
 use kitchen::http::{ApiError, json_response, respond};
 use kitchen::lambda_http::http::{Method, StatusCode};
@@ -9,7 +10,6 @@ use kitchen::lambda_http::{Body, Error, Request, Response};
 use kitchen::request::{content_type, email_from_body};
 use kitchen::zoom::{ZoomError, codes};
 use serde::Serialize;
-use tokio::sync::OnceCell;
 
 const PLACEHOLDER: &str = "{join_url}";
 /// Zoom's limit for `message` (team-chat.json, sendaChatMessage).
@@ -64,7 +64,7 @@ pub struct Invite {
     pub tech_user: String,
     pub template: String,
     /// Configured, or fetched from Zoom once per container.
-    join_url: OnceCell<String>,
+    join_url: Cached<String>,
 }
 
 impl Invite {
@@ -84,7 +84,7 @@ impl Invite {
         template: String,
         join_url: Option<String>,
     ) -> Self {
-        let cell = join_url.map_or_else(OnceCell::new, |u| OnceCell::new_with(Some(u)));
+        let cell = join_url.map_or_else(Cached::default, Cached::with_value);
         Self {
             kitchen,
             tech_user,
@@ -118,9 +118,9 @@ async fn invite(state: &Invite, req: &Request) -> Result<Response<Body>, ApiErro
         .run(async {
             let join_url = state
                 .join_url
-                .get_or_try_init(|| k.zoom.join_url(&creds, &k.config.meeting_id))
+                .get_or_refresh(|_| true, || k.zoom.join_url(&creds, &k.config.meeting_id))
                 .await?;
-            let message = state.template.replace(PLACEHOLDER, join_url);
+            let message = state.template.replace(PLACEHOLDER, &join_url);
             k.zoom
                 .send_chat_message(&creds, &state.tech_user, &email, &message)
                 .await

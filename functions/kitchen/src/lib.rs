@@ -3,6 +3,7 @@
 
 pub mod announce;
 pub mod app;
+pub mod cache;
 pub mod config;
 pub mod credentials;
 pub mod deadline;

@@ -3,11 +3,9 @@
 //! dropped when Zoom says it is no longer valid.
 
 use std::future::Future;
-use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
-use tokio::sync::Mutex;
-
+use crate::cache::Cached;
 use crate::secret::Secret;
 
 /// Refresh this long before Zoom's stated expiry.
@@ -32,18 +30,12 @@ impl AccessToken {
     }
 }
 
+/// The token for the container's life: a [`Cached`] that serves a token only
+/// while it is more than [`REFRESH_MARGIN`] from expiry.
 #[derive(Default)]
-pub struct TokenCache {
-    current: RwLock<Option<AccessToken>>,
-    refresh: Mutex<()>,
-}
+pub struct TokenCache(Cached<AccessToken>);
 
 impl TokenCache {
-    fn cached(&self) -> Option<AccessToken> {
-        let guard = self.current.read().unwrap_or_else(|p| p.into_inner());
-        guard.as_ref().filter(|t| t.usable(Instant::now())).cloned()
-    }
-
     /// A usable token, fetching one with `fetch` when none is cached. Concurrent
     /// callers wait for a single fetch; the winner re-checks after taking the lock.
     pub async fn get<F, Fut, E>(&self, fetch: F) -> Result<AccessToken, E>
@@ -51,24 +43,14 @@ impl TokenCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<AccessToken, E>>,
     {
-        if let Some(t) = self.cached() {
-            return Ok(t);
-        }
-        let _single_flight = self.refresh.lock().await;
-        if let Some(t) = self.cached() {
-            return Ok(t);
-        }
-        let fresh = fetch().await?;
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some(fresh.clone());
-        Ok(fresh)
+        self.0
+            .get_or_refresh(|t| t.usable(Instant::now()), fetch)
+            .await
     }
 
     /// Forget `rejected`, unless another caller already replaced it.
     pub fn invalidate(&self, rejected: &AccessToken) {
-        let mut guard = self.current.write().unwrap_or_else(|p| p.into_inner());
-        if guard.as_ref().is_some_and(|t| t.value == rejected.value) {
-            *guard = None;
-        }
+        self.0.forget_if(|t| t.value == rejected.value);
     }
 }
 
@@ -131,26 +113,5 @@ mod tests {
         cache.invalidate(&c);
         assert_ne!(cache.get(|| fetch(3599)).await.unwrap().value, c.value);
         assert_eq!(n.load(Ordering::SeqCst), 3);
-    }
-
-    #[tokio::test]
-    async fn failed_fetch_is_not_cached() {
-        let cache = TokenCache::default();
-        assert!(
-            cache
-                .get(|| async { Err::<AccessToken, _>("down") })
-                .await
-                .is_err()
-        );
-        let t = cache
-            .get(|| async {
-                Ok::<_, &str>(AccessToken::new(
-                    Secret::new("ok"),
-                    Duration::from_secs(3599),
-                ))
-            })
-            .await
-            .unwrap();
-        assert_eq!(t.value.expose(), "ok");
     }
 }
