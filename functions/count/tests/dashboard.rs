@@ -313,3 +313,26 @@ async fn hostile_corpus_gets_4xx_json_and_the_function_keeps_serving() {
     logs.assert_no_secrets(&[]);
 }
 
+/// A `Retry-After` far beyond any real limit: capped, never an `Instant`
+/// overflow (which panicked the function before the cap).
+#[tokio::test]
+async fn huge_retry_after_is_capped_not_a_panic() {
+    let (sim, state) = setup(Duration::ZERO, Duration::ZERO).await;
+    sim.sim.set_sticky_fault(
+        Endpoint::Dashboard,
+        Some(Fault::RateLimit {
+            retry_after: Some(u64::MAX.to_string()),
+        }),
+    );
+    for _ in 0..2 {
+        let resp = handle(&state, get().request()).await.unwrap();
+        assert_eq!(resp.status(), 429);
+        let retry: u64 = resp.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=86_400).contains(&retry), "{retry}");
+    }
+    assert_eq!(sim.sim.stats().dashboard_requests, 1);
+}

@@ -4,13 +4,13 @@ use std::future::Future;
 use std::time::Duration;
 
 use lambda_http::Request;
-use lambda_http::http::HeaderMap;
 use lambda_http::RequestExt;
+use lambda_http::http::HeaderMap;
 
 use crate::config::CommonConfig;
 use crate::credentials::{CredentialError, CredentialStore, Credentials};
 use crate::deadline::Deadline;
-use crate::device_auth::authenticate;
+use crate::device_auth::{AuthFailure, authenticate};
 use crate::http::ApiError;
 use crate::zoom::{Timeouts, ZoomClient, ZoomError};
 
@@ -109,6 +109,11 @@ impl Kitchen {
         let creds = self.credentials_within(deadline).await?;
         match authenticate(&creds.device_keys, headers) {
             Ok(device) => Ok(Some(device.to_owned())),
+            Err(AuthFailure::NoKeysConfigured) => {
+                // For the operator only: the caller is told what a wrong key gets.
+                tracing::error!("{}", AuthFailure::NoKeysConfigured.message());
+                Err(ApiError::unauthorized(&AuthFailure::NoKeysConfigured))
+            }
             Err(failure) => {
                 tracing::warn!(reason = ?failure, "device authentication failed");
                 Err(ApiError::unauthorized(&failure))

@@ -49,8 +49,18 @@ impl ApiError {
         }
     }
 
+    /// What a caller without a valid key is told: how to send one, never
+    /// whether keys are configured (`NoKeysConfigured` reads as `Unknown`).
     pub fn unauthorized(f: &AuthFailure) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "invalid_device_key", f.message())
+        let shown = match f {
+            AuthFailure::NoKeysConfigured => &AuthFailure::Unknown,
+            other => other,
+        };
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_device_key",
+            shown.message(),
+        )
     }
 
     /// Generic mapping of a Zoom failure; callers handle their endpoint's own
@@ -140,10 +150,12 @@ impl From<&CredentialError> for ApiError {
                 "credentials_unavailable",
                 "the Zoom credentials could not be read from Secrets Manager; try again shortly",
             ),
-            CredentialError::Malformed(why) => Self::new(
+            // The detail names fields and devices: it goes to the operator's
+            // log (where the read failed), not to whoever called.
+            CredentialError::Malformed(_) => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "credentials_malformed",
-                format!("the Zoom credentials secret is malformed: {why}"),
+                "the function's credentials secret is malformed; the operator finds the problem in the function's log",
             ),
         }
     }
@@ -200,6 +212,22 @@ mod tests {
         assert_eq!(r.headers()[header::RETRY_AFTER], "2");
         let r = ApiError::from_zoom(&ZoomError::RateLimited { retry_after: None }).into_response();
         assert_eq!(r.headers()[header::RETRY_AFTER], "5");
+    }
+
+    /// A stranger learns neither device names from a broken secret nor whether
+    /// any device keys exist.
+    #[test]
+    fn refusals_reveal_no_configuration() {
+        let e = ApiError::from(&CredentialError::Malformed(
+            "field \"device_keys\" has a key for device \"front-desk\" shorter than 16 characters"
+                .into(),
+        ));
+        assert_eq!((e.status.as_u16(), e.code), (503, "credentials_malformed"));
+        assert!(!e.message.contains("front-desk") && !e.message.contains("device_keys"));
+        assert_eq!(
+            ApiError::unauthorized(&AuthFailure::NoKeysConfigured),
+            ApiError::unauthorized(&AuthFailure::Unknown)
+        );
     }
 
     #[test]

@@ -375,17 +375,24 @@ fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
     parse_retry_after(value, SystemTime::now())
 }
 
+/// The longest wait a `Retry-After` can ask for: Zoom's daily limits reset
+/// within a day. Capped so no caller's `Instant + Duration` can overflow.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(86_400);
+
 /// `Retry-After` as delta-seconds, an HTTP date, or an RFC 3339 timestamp
-/// (Zoom uses a timestamp for daily limits). A time in the past means now.
+/// (Zoom uses a timestamp for daily limits). A time in the past means now;
+/// anything beyond [`MAX_RETRY_AFTER`] is that.
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let v = value.trim();
-    if let Ok(secs) = v.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let when = httpdate::parse_http_date(v)
-        .ok()
-        .or_else(|| crate::time::parse_rfc3339(v))?;
-    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+    let wait = if let Ok(secs) = v.parse::<u64>() {
+        Duration::from_secs(secs)
+    } else {
+        let when = httpdate::parse_http_date(v)
+            .ok()
+            .or_else(|| crate::time::parse_rfc3339(v))?;
+        when.duration_since(now).unwrap_or(Duration::ZERO)
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
 }
 
 #[cfg(test)]
@@ -412,6 +419,12 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after("soon", now), None);
+        // Huge values are capped, so `Instant::now() + d` cannot overflow.
+        for huge in ["18446744073709551615", "9999-12-31T23:59:59Z"] {
+            let d = parse_retry_after(huge, now).unwrap();
+            assert_eq!(d, MAX_RETRY_AFTER, "{huge}");
+            assert!(std::time::Instant::now().checked_add(d).is_some());
+        }
         assert_eq!(parse_retry_after("-5", now), None);
     }
 }

@@ -8,7 +8,7 @@ use kitchen::participants::{Participant, headcount};
 use kitchen::request::{MAX_BODY_BYTES, email_from_body, validate_email};
 use kitchen::secret::Secret;
 use kitchen::webhook::verify;
-use kitchen::zoom::parse_retry_after;
+use kitchen::zoom::{MAX_RETRY_AFTER, parse_retry_after};
 use lambda_http::http::HeaderMap;
 use proptest::prelude::*;
 
@@ -70,12 +70,18 @@ proptest! {
     }
 
     #[test]
-    fn retry_after_never_panics_and_seconds_round_trip(s in "\\\\PC{0,40}", secs in 0u64..10_000_000) {
+    fn retry_after_never_panics_and_seconds_round_trip(s in "\\\\PC{0,40}", secs in 0u64..10_000_000, huge in any::<u64>()) {
         let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-        let _ = parse_retry_after(&s, now);
-        prop_assert_eq!(parse_retry_after(&secs.to_string(), now), Some(Duration::from_secs(secs)));
+        if let Some(d) = parse_retry_after(&s, now) {
+            prop_assert!(d <= MAX_RETRY_AFTER);
+        }
+        // Up to the cap a wait reads back exactly; beyond it, as the cap.
+        let expected = Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER));
+        prop_assert_eq!(parse_retry_after(&secs.to_string(), now), expected);
         let date = httpdate::fmt_http_date(now + Duration::from_secs(secs));
-        prop_assert_eq!(parse_retry_after(&date, now), Some(Duration::from_secs(secs)));
+        prop_assert_eq!(parse_retry_after(&date, now), expected);
+        let d = parse_retry_after(&huge.to_string(), now).unwrap();
+        prop_assert!(std::time::Instant::now().checked_add(d).is_some());
     }
 
     /// Counting is independent of order and of duplicated entries, never
