@@ -115,6 +115,9 @@ struct OAuthErrorBody {
 #[derive(Deserialize)]
 struct MeetingResponse {
     join_url: Option<String>,
+    /// `waiting` or `started`.
+    #[serde(default)]
+    status: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -186,6 +189,32 @@ impl ZoomClient {
             .join_url
             .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
             .ok_or_else(|| ZoomError::InvalidResponse("the meeting has no join_url".into()))
+    }
+
+    /// Ends the meeting for everyone if it is running: `GET /meetings/{id}` for
+    /// its `status`, then `PUT /meetings/{id}/status` `{"action": "end"}`.
+    /// `Ok(false)`: it was not running (what Zoom answers to ending a meeting
+    /// that is not running is uncertain, so it is not asked). Scopes:
+    /// `meeting:update:status:admin` (classic `meeting:write:admin`).
+    pub async fn end_meeting(
+        &self,
+        creds: &Credentials,
+        meeting_id: &str,
+    ) -> Result<bool, ZoomError> {
+        let meeting: MeetingResponse = self
+            .call(creds, Method::GET, self.api(&["meetings", meeting_id]), None)
+            .await?;
+        if meeting.status.as_deref() != Some("started") {
+            return Ok(false);
+        }
+        let url = self.api(&["meetings", meeting_id, "status"]);
+        let body = serde_json::json!({ "action": "end" });
+        match self.call::<()>(creds, Method::PUT, url, Some(&body)).await {
+            Ok(()) => Ok(true),
+            // Ended by someone else between the two calls.
+            Err(e) if e.code() == Some(codes::MEETING_NOT_FOUND) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// Every live dashboard entry of the meeting, following `next_page_token`.
@@ -340,7 +369,13 @@ impl ZoomClient {
                 tracing::warn!(path = url.path(), error = %err, "Zoom call failed");
                 return Err(err);
             }
-            return serde_json::from_slice(&bytes).map_err(|e| {
+            // 204 No Content (ending a meeting): read as JSON `null`.
+            let bytes: &[u8] = if bytes.is_empty() && status == StatusCode::NO_CONTENT {
+                b"null"
+            } else {
+                &bytes
+            };
+            return serde_json::from_slice(bytes).map_err(|e| {
                 ZoomError::InvalidResponse(format!(
                     "{} response: {}",
                     url.path(),

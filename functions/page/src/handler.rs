@@ -1,0 +1,312 @@
+//! The kitchen page: `GET /` (with `/app.js` and `/app.css`), `GET /api/rooms`
+//! for viewers and `POST /api/rooms/{room}/end` for admins. Viewers sign in
+//! with `Authorization: Bearer <key>` (the secret's `viewers`); no cookies, so
+//! no cross-site request can end a meeting. Counts come from where the
+//! device's count comes from (see [`crate::board`]).
+
+use std::time::SystemTime;
+
+use kitchen::app::Kitchen;
+use kitchen::deadline::Deadline;
+use kitchen::device_auth::AuthFailure;
+use kitchen::http::{ApiError, json_response, respond};
+use kitchen::lambda_http::http::{Method, StatusCode};
+use kitchen::lambda_http::{Body, Error, Request, Response};
+use kitchen::presence::PresenceStore;
+use kitchen::time::{format_rfc3339, unix_millis};
+use kitchen::viewers::{Viewer, authenticate};
+use kitchen::webhook::WebhookEvent;
+use kitchen::zoom::{ZoomError, codes};
+use serde::Serialize;
+
+use crate::assets;
+use crate::board::{Reader, Room};
+use crate::config::{PageConfig, Settings, SourceConfig};
+
+/// The Zoom scope ending a meeting needs (granular; classic `meeting:write:admin`).
+pub const END_SCOPE: &str = "meeting:update:status:admin";
+
+pub struct Page {
+    pub kitchen: Kitchen,
+    reader: Reader,
+    settings: Settings,
+    rooms: Vec<Room>,
+}
+
+impl Page {
+    pub async fn new(config: PageConfig) -> Result<Self, Error> {
+        let (kitchen, reader) = match config.source {
+            SourceConfig::Dashboard => (
+                Kitchen::from_config(config.common).await?,
+                Reader::Dashboard,
+            ),
+            SourceConfig::Presence { table } => {
+                let (kitchen, sdk) =
+                    Kitchen::with_aws(config.common, kitchen::app::DEFAULT_DEADLINE).await?;
+                (kitchen, Reader::Presence(PresenceStore::new(&sdk, table)))
+            }
+            SourceConfig::Auto { table } => {
+                let (kitchen, sdk) =
+                    Kitchen::with_aws(config.common, kitchen::app::DEFAULT_DEADLINE).await?;
+                (kitchen, Reader::Auto(PresenceStore::new(&sdk, table)))
+            }
+        };
+        Ok(Self::with_parts(
+            kitchen,
+            reader,
+            config.settings,
+            config.rooms.into_iter().map(Room::new).collect(),
+        ))
+    }
+
+    pub fn with_parts(
+        kitchen: Kitchen,
+        reader: Reader,
+        settings: Settings,
+        rooms: Vec<Room>,
+    ) -> Self {
+        Self {
+            kitchen,
+            reader,
+            settings,
+            rooms,
+        }
+    }
+}
+
+pub async fn handle(state: &Page, req: Request) -> Result<Response<Body>, Error> {
+    let outcome = route(state, &req).await;
+    Ok(assets::with_security_headers(respond(outcome)?))
+}
+
+async fn route(state: &Page, req: &Request) -> Result<Response<Body>, ApiError> {
+    let path = req.uri().path();
+    if let Some((content_type, body)) = assets::find(path) {
+        only(req, &Method::GET)?;
+        reject_input(req)?;
+        return Ok(assets::serve(content_type, body));
+    }
+    if path == "/api/rooms" {
+        only(req, &Method::GET)?;
+        return rooms(state, req).await;
+    }
+    if let Some(room) = path
+        .strip_prefix("/api/rooms/")
+        .and_then(|rest| rest.strip_suffix("/end"))
+        .filter(|room| !room.contains('/'))
+    {
+        only(req, &Method::POST)?;
+        return end(state, req, room).await;
+    }
+    Err(ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such page; the kitchen page is at /",
+    ))
+}
+
+fn only(req: &Request, method: &Method) -> Result<(), ApiError> {
+    if req.method() == method {
+        Ok(())
+    } else if *method == Method::GET {
+        Err(ApiError::method_not_allowed("GET"))
+    } else {
+        Err(ApiError::method_not_allowed("POST"))
+    }
+}
+
+/// None of the routes takes input beyond the path: a body or a query string
+/// is refused, not ignored.
+fn reject_input(req: &Request) -> Result<(), ApiError> {
+    if !req.body().as_ref().is_empty() {
+        return Err(ApiError::bad_request(
+            "unexpected_body",
+            format!("{} {} takes no body", req.method(), req.uri().path()),
+        ));
+    }
+    if req.uri().query().is_some_and(|q| !q.is_empty()) {
+        return Err(ApiError::bad_request(
+            "unexpected_query",
+            format!(
+                "{} {} takes no query parameters",
+                req.method(),
+                req.uri().path()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The signed-in viewer. A device key, a wrong key and a revoked key all
+/// look the same to the caller.
+async fn viewer(state: &Page, req: &Request, deadline: &Deadline) -> Result<Viewer, ApiError> {
+    let creds = state.kitchen.credentials_within(deadline).await?;
+    authenticate(&creds.viewers, req.headers())
+        .cloned()
+        .map_err(|failure| {
+            tracing::warn!(reason = ?failure, "viewer authentication failed");
+            let message = match failure {
+                AuthFailure::Missing => "sign in: send your viewer key as 'Authorization: Bearer <key>'",
+                AuthFailure::Malformed => "the Authorization header must be 'Bearer <key>'",
+                AuthFailure::Duplicated => "send exactly one Authorization header",
+                _ => "this key is not valid (wrong, or revoked); ask the kitchen's admin for a viewer key",
+            };
+            ApiError::new(StatusCode::UNAUTHORIZED, "invalid_viewer_key", message)
+        })
+}
+
+#[derive(Serialize)]
+struct RoomsBody<'a> {
+    rooms: Vec<RoomBody<'a>>,
+    viewer: ViewerBody<'a>,
+}
+
+#[derive(Serialize)]
+struct ViewerBody<'a> {
+    name: &'a str,
+    admin: bool,
+}
+
+#[derive(Serialize)]
+struct RoomBody<'a> {
+    room: &'a str,
+    meeting_id: &'a str,
+    live: bool,
+    count: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    names: Option<Vec<String>>,
+    join_url: Option<String>,
+    occupied_since: Option<String>,
+    as_of: String,
+    stale: bool,
+    source: &'static str,
+}
+
+async fn rooms(state: &Page, req: &Request) -> Result<Response<Body>, ApiError> {
+    let deadline = state.kitchen.deadline_for(req);
+    let who = viewer(state, req, &deadline).await?;
+    reject_input(req)?;
+    let creds = state.kitchen.credentials_within(&deadline).await?;
+    let mut out = Vec::with_capacity(state.rooms.len());
+    for room in &state.rooms {
+        let (snap, stale) = room
+            .snapshot(
+                &state.reader,
+                &state.settings,
+                &state.kitchen,
+                &creds,
+                &deadline,
+            )
+            .await?;
+        out.push(RoomBody {
+            room: &room.spec.name,
+            meeting_id: &room.spec.meeting_id,
+            live: snap.live,
+            count: snap.count,
+            names: state.settings.show_names.then(|| snap.names.clone()),
+            join_url: room.join_url(&state.kitchen, &creds, &deadline).await,
+            occupied_since: snap.occupied_since_ms.map(|ms| {
+                format_rfc3339(SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms))
+            }),
+            as_of: format_rfc3339(snap.as_of),
+            stale,
+            source: snap.source,
+        });
+    }
+    // Live rooms first, then by name.
+    out.sort_by(|a, b| b.live.cmp(&a.live).then(a.room.cmp(b.room)));
+    tracing::debug!(viewer = %who.name, rooms = out.len(), "rooms served");
+    Ok(json_response(
+        StatusCode::OK,
+        &RoomsBody {
+            rooms: out,
+            viewer: ViewerBody {
+                name: &who.name,
+                admin: who.admin,
+            },
+        },
+    ))
+}
+
+async fn end(state: &Page, req: &Request, room_name: &str) -> Result<Response<Body>, ApiError> {
+    let deadline = state.kitchen.deadline_for(req);
+    let who = viewer(state, req, &deadline).await?;
+    reject_input(req)?;
+    if !who.admin {
+        tracing::warn!(viewer = %who.name, "a viewer who is not an admin tried to end a meeting");
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "admin_only",
+            "only admins can end a meeting; this key is a viewer's",
+        ));
+    }
+    let room = state
+        .rooms
+        .iter()
+        .find(|r| r.spec.name == room_name)
+        .ok_or_else(|| unknown_room(room_name))?;
+    let meeting_id = &room.spec.meeting_id;
+    let creds = state.kitchen.credentials_within(&deadline).await?;
+    let ended = deadline
+        .run(state.kitchen.zoom.end_meeting(&creds, meeting_id))
+        .await
+        .unwrap_or(Err(ZoomError::Timeout))
+        .map_err(|e| end_error(&e))?;
+    if !ended {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "room_not_live",
+            format!("no meeting is running in the {room_name}; there is nothing to end"),
+        ));
+    }
+    tracing::info!(room = %room_name, viewer = %who.name, "meeting ended from the page");
+    room.mark_ended();
+    if let Some(store) = state.reader.store() {
+        // As if Zoom's meeting.ended had arrived: everyone counted so far is out.
+        let event = WebhookEvent::MeetingEnded {
+            meeting_id: meeting_id.clone(),
+            at_ms: unix_millis(SystemTime::now()),
+        };
+        match deadline.run(store.apply(meeting_id, &event)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(room = %room_name, error = %e, "the end could not be recorded in the presence table; Zoom's webhook will")
+            }
+            Err(_) => {
+                tracing::warn!(room = %room_name, "recording the end in the presence table ran out of time; Zoom's webhook will")
+            }
+        }
+    }
+    Ok(json_response(
+        StatusCode::OK,
+        &serde_json::json!({ "ended": true }),
+    ))
+}
+
+fn unknown_room(name: &str) -> ApiError {
+    // Echo the name only when it could be a room name at all.
+    let plausible = !name.is_empty()
+        && name.len() <= 32
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let message = if plausible {
+        format!("there is no room named {name:?} in this deployment")
+    } else {
+        "there is no such room in this deployment".to_owned()
+    };
+    ApiError::new(StatusCode::NOT_FOUND, "unknown_room", message)
+}
+
+/// Zoom's failures as elsewhere, with the scope this call needs named.
+fn end_error(e: &ZoomError) -> ApiError {
+    let mut error = ApiError::from_zoom(e);
+    if error.code == "zoom_missing_scope" || e.code() == Some(codes::MISSING_SCOPE) {
+        error.code = "zoom_missing_scope";
+        error.message = format!(
+            "the Zoom app lacks the scope {END_SCOPE} (classic: meeting:write:admin) needed to end a meeting, \
+or meeting:read:meeting:admin to check it is running; add it in the Zoom Marketplace"
+        );
+    }
+    error
+}

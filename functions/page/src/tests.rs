@@ -1,0 +1,442 @@
+//! The page's handler with API Gateway v2 events: the Zoom simulator over
+//! HTTP, and moto over HTTP for the presence table.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kitchen::app::Kitchen;
+use kitchen::credentials::{CredentialSource, Credentials};
+use kitchen::testing::{
+    DEVICE_KEY, Event, LogCapture, assert_refused, body_json, common_config, event, fast_timeouts,
+    hostile_requests,
+};
+use kitchen::viewers::from_secret;
+use serde_json::{Value, json};
+use zoom_sim::{DEMO_LOUNGE_MEETING_ID, DEMO_MEETING_ID, Sim, SimHandle};
+
+use crate::board::{Reader, Room};
+use crate::config::{RoomSpec, Settings};
+use crate::handler::{END_SCOPE, Page, handle};
+
+const VIEWER_KEY: &str = "demo-viewer-key-0001";
+const ADMIN_KEY: &str = "demo-admin-key-00001";
+
+fn credentials() -> Credentials {
+    let secret = json!({"viewers": {
+        "vera": {"key": VIEWER_KEY, "admin": false},
+        "ada": {"key": ADMIN_KEY, "admin": true},
+    }});
+    let (viewers, skipped) = from_secret(secret.as_object().unwrap());
+    assert!(skipped.is_empty());
+    Credentials {
+        viewers,
+        ..kitchen::testing::credentials()
+    }
+}
+
+fn settings(show_names: bool) -> Settings {
+    Settings {
+        cache_for: Duration::from_secs(10),
+        stale_for: Duration::from_secs(300),
+        show_names,
+        presence_fresh_for: Duration::from_secs(1800),
+    }
+}
+
+/// The two rooms the demo account has: the kitchen (running, three people)
+/// and the lounge (idle).
+fn rooms() -> Vec<Room> {
+    [
+        ("kitchen", DEMO_MEETING_ID),
+        ("lounge", DEMO_LOUNGE_MEETING_ID),
+    ]
+    .into_iter()
+    .map(|(name, id)| {
+        Room::new(RoomSpec {
+            name: name.into(),
+            meeting_id: id.into(),
+            join_url: None,
+        })
+    })
+    .collect()
+}
+
+fn kitchen_on(sim: &SimHandle) -> Kitchen {
+    let config = common_config(sim, CredentialSource::Inline(Arc::new(credentials())));
+    Kitchen::new(config, None, fast_timeouts(), Duration::from_secs(2)).expect("kitchen")
+}
+
+async fn dashboard_page(show_names: bool) -> (SimHandle, Page) {
+    let sim = Sim::demo().spawn().await;
+    let page = Page::with_parts(
+        kitchen_on(&sim),
+        Reader::Dashboard,
+        settings(show_names),
+        rooms(),
+    );
+    (sim, page)
+}
+
+async fn call(page: &Page, e: Event) -> (u16, Value) {
+    body_json(
+        handle(page, e.request())
+            .await
+            .expect("never a Lambda error"),
+    )
+    .await
+}
+
+fn get_rooms(key: &str) -> Event {
+    event("GET", "/api/rooms").device_key(key)
+}
+
+fn end(room: &str, key: &str) -> Event {
+    event("POST", &format!("/api/rooms/{room}/end")).device_key(key)
+}
+
+fn room<'a>(body: &'a Value, name: &str) -> &'a Value {
+    body["rooms"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["room"] == name))
+        .unwrap_or_else(|| panic!("no room {name} in {body}"))
+}
+
+#[tokio::test]
+async fn the_page_and_its_files_carry_the_security_headers() {
+    let (_sim, page) = dashboard_page(false).await;
+    for (path, content_type, marker) in [
+        ("/", "text/html", "<script src=\"/app.js\" defer>"),
+        ("/app.js", "text/javascript", "/api/rooms"),
+        ("/app.css", "text/css", "prefers-color-scheme"),
+    ] {
+        let resp = handle(&page, event("GET", path).request()).await.unwrap();
+        assert_eq!(resp.status(), 200, "{path}");
+        let h = resp.headers();
+        assert!(
+            h["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with(content_type),
+            "{path}"
+        );
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.starts_with("default-src 'self'"), "{csp}");
+        assert!(
+            csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe"),
+            "{csp}"
+        );
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["referrer-policy"], "no-referrer");
+        assert_eq!(h["x-frame-options"], "DENY");
+        let body = std::str::from_utf8(resp.body().as_ref()).unwrap();
+        assert!(body.contains(marker), "{path}");
+    }
+    // Errors carry them too.
+    let resp = handle(&page, event("GET", "/nope").request())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    assert_eq!(resp.headers()["x-frame-options"], "DENY");
+    let (status, body) = call(&page, event("POST", "/")).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (405, Some("method_not_allowed"))
+    );
+}
+
+#[tokio::test]
+async fn a_viewer_sees_every_room_live_first_as_the_simulator_has_them() {
+    let (sim, page) = dashboard_page(false).await;
+    let (status, body) = call(&page, get_rooms(VIEWER_KEY)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["viewer"], json!({"name": "vera", "admin": false}));
+    let names: Vec<&str> = body["rooms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["room"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["kitchen", "lounge"], "live rooms first");
+    let k = room(&body, "kitchen");
+    // The demo kitchen: Alice, Bob (rejoined) and Carol in, Dave waiting.
+    assert_eq!(k["count"], 3);
+    assert_eq!(k["live"], true);
+    assert_eq!(k["meeting_id"], DEMO_MEETING_ID);
+    assert_eq!(k["source"], "dashboard");
+    assert_eq!(k["stale"], false);
+    assert!(
+        k.get("names").is_none(),
+        "names only with KITCHEN_SHOW_NAMES"
+    );
+    assert!(
+        k["join_url"].as_str().unwrap().contains(DEMO_MEETING_ID),
+        "join URL from GET /meetings/{{id}}: {k}"
+    );
+    assert!(k["as_of"].as_str().unwrap().ends_with('Z'));
+    let l = room(&body, "lounge");
+    assert_eq!(
+        (l["count"].as_u64(), l["live"].as_bool()),
+        (Some(0), Some(false))
+    );
+    assert!(sim.sim.stats().dashboard_requests >= 2);
+
+    let (_sim, page) = dashboard_page(true).await;
+    let (_, body) = call(&page, get_rooms(ADMIN_KEY)).await;
+    assert_eq!(body["viewer"]["admin"], true);
+    assert_eq!(
+        room(&body, "kitchen")["names"],
+        json!(["Alice Example", "Bob Example", "Carol Example"])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_open_pages_make_one_dashboard_call_per_room_per_cache_period() {
+    let (sim, page) = dashboard_page(false).await;
+    let page = Arc::new(page);
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let page = page.clone();
+        calls.spawn(async move { call(&page, get_rooms(VIEWER_KEY)).await });
+    }
+    while let Some(done) = calls.join_next().await {
+        let (status, body) = done.unwrap();
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(room(&body, "kitchen")["count"], 3);
+    }
+    let stats = sim.sim.stats();
+    assert_eq!(stats.dashboard_requests, 2, "one per room: {stats:?}");
+    assert_eq!(
+        stats.meeting_requests, 2,
+        "one join URL per room: {stats:?}"
+    );
+    assert_eq!(stats.token_requests, 1);
+}
+
+#[tokio::test]
+async fn device_keys_wrong_keys_and_no_key_do_not_open_the_page() {
+    let (sim, page) = dashboard_page(false).await;
+    let (logs, _guard) = LogCapture::start();
+    for (label, e) in [
+        ("device key", get_rooms(DEVICE_KEY)),
+        ("wrong key", get_rooms("not-a-viewer-key-123")),
+        ("no key", event("GET", "/api/rooms")),
+        ("device key ends", end("kitchen", DEVICE_KEY)),
+    ] {
+        let (status, body) = call(&page, e).await;
+        assert_eq!(status, 401, "{label}: {body}");
+        assert_eq!(body["error"], "invalid_viewer_key", "{label}");
+    }
+    assert_eq!(sim.sim.stats().dashboard_requests, 0);
+    assert!(sim.sim.ended().is_empty());
+    logs.assert_no_secrets(&[VIEWER_KEY, ADMIN_KEY]);
+}
+
+#[tokio::test]
+async fn an_admin_ends_a_live_room_and_it_shows_empty_at_once() {
+    let (sim, page) = dashboard_page(false).await;
+    let (logs, _guard) = LogCapture::start();
+    assert_eq!(
+        room(&call(&page, get_rooms(ADMIN_KEY)).await.1, "kitchen")["count"],
+        3
+    );
+    let (status, body) = call(&page, end("kitchen", ADMIN_KEY)).await;
+    assert_eq!((status, &body), (200, &json!({"ended": true})));
+    let ended: Vec<String> = sim.sim.ended().into_iter().map(|e| e.meeting_id).collect();
+    assert_eq!(ended, [DEMO_MEETING_ID]);
+    assert_eq!(sim.sim.stats().meeting_status_requests, 1);
+    let before = sim.sim.stats().dashboard_requests;
+    let (_, body) = call(&page, get_rooms(ADMIN_KEY)).await;
+    let k = room(&body, "kitchen");
+    assert_eq!(
+        (k["count"].as_u64(), k["live"].as_bool()),
+        (Some(0), Some(false)),
+        "{k}"
+    );
+    assert_eq!(
+        sim.sim.stats().dashboard_requests,
+        before,
+        "empty at once, from the cache"
+    );
+    // Ending it again: it is not running any more.
+    let (status, body) = call(&page, end("kitchen", ADMIN_KEY)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("room_not_live"))
+    );
+    logs.assert_no_secrets(&[VIEWER_KEY, ADMIN_KEY]);
+}
+
+#[tokio::test]
+async fn who_may_end_what() {
+    let (sim, page) = dashboard_page(false).await;
+    let (status, body) = call(&page, end("kitchen", VIEWER_KEY)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("admin_only")),
+        "{body}"
+    );
+    let (status, body) = call(&page, end("attic", ADMIN_KEY)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("unknown_room")),
+        "{body}"
+    );
+    assert!(body["message"].as_str().unwrap().contains("attic"));
+    let (status, body) = call(&page, end("<script>", ADMIN_KEY)).await;
+    assert_eq!(status, 404);
+    assert!(!body["message"].as_str().unwrap().contains("<script>"));
+    // The lounge is idle: nothing to end, and Zoom is not asked to.
+    let (status, body) = call(&page, end("lounge", ADMIN_KEY)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("room_not_live")),
+        "{body}"
+    );
+    let (status, _) = call(
+        &page,
+        event("GET", "/api/rooms/kitchen/end").device_key(ADMIN_KEY),
+    )
+    .await;
+    assert_eq!(status, 405);
+    assert_eq!(sim.sim.stats().meeting_status_requests, 0);
+    assert!(sim.sim.ended().is_empty());
+}
+
+#[tokio::test]
+async fn a_missing_scope_is_named() {
+    let (sim, page) = dashboard_page(false).await;
+    let scopes: Vec<String> = sim
+        .sim
+        .config()
+        .scopes
+        .into_iter()
+        .filter(|s| !s.contains("update:status") && s != "meeting:write:admin")
+        .collect();
+    sim.sim.set_scopes(scopes);
+    let (status, body) = call(&page, end("kitchen", ADMIN_KEY)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (502, Some("zoom_missing_scope")),
+        "{body}"
+    );
+    assert!(
+        body["message"].as_str().unwrap().contains(END_SCOPE),
+        "{body}"
+    );
+    assert!(sim.sim.ended().is_empty());
+}
+
+#[tokio::test]
+async fn hostile_requests_are_refused_on_every_api_route() {
+    let (sim, page) = dashboard_page(false).await;
+    let mut n = 0;
+    for (path, method) in [("/api/rooms", "GET"), ("/api/rooms/kitchen/end", "POST")] {
+        for (label, e) in hostile_requests(path, method, false) {
+            // As sent (with a device key: never a viewer), then with an admin's key.
+            for e in [e.to_json(), with_key(e.to_json(), ADMIN_KEY)] {
+                let req = kitchen::lambda_http::request::from_str(&e.to_string()).unwrap();
+                let (status, body) = body_json(handle(&page, req).await.unwrap()).await;
+                assert_refused(&format!("{method} {path} {label}"), status, &body);
+                n += 1;
+            }
+        }
+    }
+    assert!(n >= 800, "{n}");
+    assert!(
+        sim.sim.ended().is_empty(),
+        "no hostile request ended a meeting"
+    );
+}
+
+/// The event with every device key replaced by `key`.
+fn with_key(mut event: Value, key: &str) -> Value {
+    if let Some(headers) = event["headers"].as_object_mut() {
+        for v in headers.values_mut() {
+            if let Some(s) = v.as_str() {
+                *v = Value::String(s.replace(DEVICE_KEY, key));
+            }
+        }
+    }
+    event
+}
+
+mod presence {
+    use std::time::SystemTime;
+
+    use kitchen::presence::PresenceStore;
+    use kitchen::testing::{moto_endpoint, sdk_config, unique};
+    use kitchen::time::unix_millis;
+    use kitchen::webhook::{Change, WebhookEvent};
+
+    use super::*;
+
+    async fn setup() -> (SimHandle, Page, PresenceStore) {
+        let table = unique("page-presence");
+        let sdk = sdk_config(&moto_endpoint()).await;
+        let store = PresenceStore::new(&sdk, &table);
+        store.create_table().await.unwrap();
+        let sim = Sim::demo().spawn().await;
+        let page = Page::with_parts(
+            kitchen_on(&sim),
+            Reader::Presence(PresenceStore::new(&sdk, &table)),
+            settings(true),
+            rooms(),
+        );
+        (sim, page, store)
+    }
+
+    fn joined(who: &str, at_ms: u64) -> WebhookEvent {
+        WebhookEvent::Participant {
+            meeting_id: DEMO_MEETING_ID.into(),
+            change: Change::Joined,
+            person_key: format!("email:{who}@example.com"),
+            session_key: format!("{who}-device"),
+            name: Some(who.into()),
+            at_ms,
+            event_ts: at_ms,
+        }
+    }
+
+    #[tokio::test]
+    async fn rooms_come_from_the_presence_table_without_zoom_calls() {
+        let (sim, page, store) = setup().await;
+        let now = unix_millis(SystemTime::now());
+        store
+            .apply(DEMO_MEETING_ID, &joined("Ana", now - 60_000))
+            .await
+            .unwrap();
+        store
+            .apply(DEMO_MEETING_ID, &joined("Ben", now - 5_000))
+            .await
+            .unwrap();
+        for _ in 0..20 {
+            let (status, body) = call(&page, get_rooms(VIEWER_KEY)).await;
+            assert_eq!(status, 200, "{body}");
+            let k = room(&body, "kitchen");
+            assert_eq!(
+                (k["count"].as_u64(), k["source"].as_str()),
+                (Some(2), Some("webhook"))
+            );
+            assert_eq!(k["names"], json!(["Ana", "Ben"]));
+            assert!(k["occupied_since"].as_str().is_some(), "{k}");
+        }
+        let stats = sim.sim.stats();
+        assert_eq!(stats.dashboard_requests, 0, "{stats:?}");
+    }
+
+    #[tokio::test]
+    async fn ending_empties_the_room_in_the_presence_table_at_once() {
+        let (sim, page, store) = setup().await;
+        let now = unix_millis(SystemTime::now());
+        store
+            .apply(DEMO_MEETING_ID, &joined("Ana", now - 60_000))
+            .await
+            .unwrap();
+        let (status, body) = call(&page, end("kitchen", ADMIN_KEY)).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(store.read(DEMO_MEETING_ID).await.unwrap().count, 0);
+        let (_, body) = call(&page, get_rooms(VIEWER_KEY)).await;
+        assert_eq!(room(&body, "kitchen")["count"], 0);
+        assert_eq!(sim.sim.ended().len(), 1);
+    }
+}
