@@ -104,6 +104,9 @@ struct ApiErrorBody {
 struct TokenResponse {
     access_token: String,
     expires_in: Option<u64>,
+    /// Space-separated scopes granted to the app.
+    #[serde(default)]
+    scope: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -133,11 +136,61 @@ struct ParticipantsPage {
     participants: Vec<Participant>,
 }
 
+/// A Zoom user (`GET /users/{userId}`), the fields this code reads.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ZoomUser {
+    pub id: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    /// `active`, `inactive` or `pending`.
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+/// A meeting as `GET /meetings/{id}`, `POST /users/{id}/meetings` and (without
+/// settings) the user's meeting list describe it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MeetingInfo {
+    pub id: u64,
+    #[serde(default)]
+    pub topic: Option<String>,
+    /// 1 instant, 2 scheduled, 3 recurring with no fixed time, 8 recurring.
+    #[serde(default, rename = "type")]
+    pub kind: Option<u8>,
+    #[serde(default)]
+    pub join_url: Option<String>,
+    #[serde(default)]
+    pub host_email: Option<String>,
+    #[serde(default)]
+    pub settings: Option<MeetingSettings>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MeetingSettings {
+    #[serde(default)]
+    pub join_before_host: Option<bool>,
+    /// Minutes before the start people may join (0: any time).
+    #[serde(default)]
+    pub jbh_time: Option<u32>,
+    #[serde(default)]
+    pub waiting_room: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct MeetingsPage {
+    #[serde(default)]
+    next_page_token: Option<String>,
+    #[serde(default)]
+    meetings: Vec<MeetingInfo>,
+}
+
 pub struct ZoomClient {
     http: reqwest::Client,
     api_url: Url,
     oauth_url: Url,
     tokens: TokenCache,
+    /// The `scope` of the last token response (see [`ZoomClient::granted_scopes`]).
+    scopes: std::sync::Mutex<Option<String>>,
 }
 
 impl ZoomClient {
@@ -154,6 +207,7 @@ impl ZoomClient {
             api_url: parse(&endpoints.api_url)?,
             oauth_url: parse(&endpoints.oauth_url)?,
             tokens: TokenCache::default(),
+            scopes: std::sync::Mutex::new(None),
         })
     }
 
@@ -215,6 +269,86 @@ impl ZoomClient {
             Err(e) if e.code() == Some(codes::MEETING_NOT_FOUND) => Ok(false),
             Err(e) => Err(e),
         }
+    }
+
+    /// The scopes granted to the app's token (the token response's `scope`),
+    /// fetching a token when none has been fetched yet; `None` when Zoom did
+    /// not say. Used by `kitchenctl doctor`.
+    pub async fn granted_scopes(
+        &self,
+        creds: &Credentials,
+    ) -> Result<Option<Vec<String>>, ZoomError> {
+        self.token(creds).await?;
+        let scope = self
+            .scopes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        Ok(scope.map(|s| s.split_whitespace().map(str::to_owned).collect()))
+    }
+
+    /// `GET /users/{userId}` (404/1001: no such user).
+    pub async fn user(&self, creds: &Credentials, user_id: &str) -> Result<ZoomUser, ZoomError> {
+        let url = self.api(&["users", user_id]);
+        self.call(creds, Method::GET, url, None).await
+    }
+
+    /// `GET /meetings/{meetingId}`: type, topic, host, join link and settings.
+    pub async fn meeting(
+        &self,
+        creds: &Credentials,
+        meeting_id: &str,
+    ) -> Result<MeetingInfo, ZoomError> {
+        let url = self.api(&["meetings", meeting_id]);
+        self.call(creds, Method::GET, url, None).await
+    }
+
+    /// `POST /users/{userId}/meetings` with `body` (meetings.json `meetingCreate`).
+    pub async fn create_meeting(
+        &self,
+        creds: &Credentials,
+        user_id: &str,
+        body: &serde_json::Value,
+    ) -> Result<MeetingInfo, ZoomError> {
+        let url = self.api(&["users", user_id, "meetings"]);
+        self.call(creds, Method::POST, url, Some(body)).await
+    }
+
+    /// `GET /users/{userId}/meetings?type=scheduled`, every page (items carry
+    /// no settings).
+    pub async fn user_meetings(
+        &self,
+        creds: &Credentials,
+        user_id: &str,
+    ) -> Result<Vec<MeetingInfo>, ZoomError> {
+        let mut meetings = Vec::new();
+        let mut seen_tokens = HashSet::new();
+        let mut next: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut url = self.api(&["users", user_id, "meetings"]);
+            {
+                let mut q = url.query_pairs_mut();
+                q.append_pair("type", "scheduled")
+                    .append_pair("page_size", "300");
+                if let Some(t) = &next {
+                    q.append_pair("next_page_token", t);
+                }
+            }
+            let page: MeetingsPage = self.call(creds, Method::GET, url, None).await?;
+            meetings.extend(page.meetings);
+            match page.next_page_token.filter(|t| !t.is_empty()) {
+                Some(t) if seen_tokens.insert(t.clone()) => next = Some(t),
+                Some(_) => {
+                    return Err(ZoomError::InvalidResponse(
+                        "next_page_token repeated".into(),
+                    ));
+                }
+                None => return Ok(meetings),
+            }
+        }
+        Err(ZoomError::InvalidResponse(format!(
+            "more than {MAX_PAGES} pages of meetings"
+        )))
     }
 
     /// Every live dashboard entry of the meeting, following `next_page_token`.
@@ -313,6 +447,7 @@ impl ZoomClient {
         }
         let ttl = Duration::from_secs(token.expires_in.unwrap_or(3599).min(86_400));
         tracing::info!(expires_in = ttl.as_secs(), "fetched a Zoom access token");
+        *self.scopes.lock().unwrap_or_else(|p| p.into_inner()) = token.scope;
         Ok(AccessToken::new(Secret::new(token.access_token), ttl))
     }
 

@@ -4,12 +4,15 @@
 
 mod aws;
 mod cli;
+mod doctor;
 mod init;
 mod json_text;
 mod keys;
 mod outcome;
+mod room;
 mod secret_store;
 mod settings;
+mod zoom;
 
 use std::process::ExitCode;
 
@@ -34,9 +37,11 @@ async fn run(cli: Cli) -> Result<Report, CtlError> {
         None => Settings::from_env(),
     };
     match cli.command {
-        Command::Doctor => Err(CtlError::new("todo", "not yet")),
-        Command::Status => Err(CtlError::new("todo", "not yet")),
-        Command::Room(RoomCommand::Create { .. }) => Err(CtlError::new("todo", "not yet")),
+        Command::Doctor => doctor::run(&settings).await,
+        Command::Status => room::status(&settings).await,
+        Command::Room(RoomCommand::Create { name, host, topic }) => {
+            room::create(&settings, &name, &host, topic).await
+        }
         Command::Device(DeviceCommand::Add {
             name,
             owner,

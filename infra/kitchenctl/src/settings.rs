@@ -160,7 +160,7 @@ impl Settings {
         self.env().get("KITCHEN_PRESENCE_TABLE")
     }
 
-    /// `KITCHEN_COUNT_SOURCE`: `dashboard`, `webhook` or `auto` (the
+    /// `KITCHEN_COUNT_SOURCE`: `dashboard`, `presence` (`webhook`) or `auto` (the
     /// template's default; `dashboard` when there is no presence table).
     pub fn count_source(&self) -> Result<String, CtlError> {
         match self
@@ -170,11 +170,11 @@ impl Settings {
         {
             None if self.presence_table().is_none() => Ok("dashboard".into()),
             None => Ok("auto".into()),
-            Some(s) if matches!(s.as_str(), "dashboard" | "webhook" | "auto") => Ok(s),
+            Some(s) if matches!(s.as_str(), "dashboard" | "presence" | "webhook" | "auto") => Ok(s),
             Some(s) => Err(CtlError::usage(
                 "config",
                 format!(
-                    "configuration error: KITCHEN_COUNT_SOURCE must be dashboard, webhook or auto, got {s:?}"
+                    "configuration error: KITCHEN_COUNT_SOURCE must be dashboard, presence (or webhook) or auto, got {s:?}"
                 ),
             )),
         }

@@ -510,3 +510,77 @@ async fn error_paths_have_a_message_and_an_exit_status() {
     let run = ctl(&aws_env(&moto), &["device", "frobnicate"]).await;
     assert_eq!(run.status, 2, "{run:?}");
 }
+
+#[tokio::test]
+async fn stack_outputs_and_parameters_replace_the_variables() {
+    let moto = moto_endpoint();
+    let id = unique("ctl-stack-secret");
+    create_secret(&moto, &id, SEED).await;
+    let stack = unique("ctl-stack");
+    // Outputs and parameters named as template.yaml names them.
+    let template = serde_json::json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Parameters": {
+            "Rooms": {"Type": "String"},
+            "ZoomTechUser": {"Type": "String"},
+            "SecretName": {"Type": "String"},
+        },
+        "Resources": {"Queue": {"Type": "AWS::SQS::Queue"}},
+        "Outputs": {
+            "SecretArn": {"Value": {"Ref": "SecretName"}},
+            "PresenceTableName": {"Value": "presence-table"},
+            "ApiUrl": {"Value": "https://abc123.execute-api.eu-west-1.amazonaws.com"},
+        },
+    });
+    let cfn = aws_sdk_cloudformation::Client::new(&sdk_config(&moto).await);
+    let param = |k: &str, v: &str| {
+        aws_sdk_cloudformation::types::Parameter::builder()
+            .parameter_key(k)
+            .parameter_value(v)
+            .build()
+    };
+    cfn.create_stack()
+        .stack_name(&stack)
+        .template_body(template.to_string())
+        .parameters(param("Rooms", ROOMS))
+        .parameters(param("ZoomTechUser", "kitchen-bot@example.com"))
+        .parameters(param("SecretName", &id))
+        .send()
+        .await
+        .expect("create stack");
+
+    // No ZOOM_SECRET_ID, no rooms in the environment: all from the stack.
+    let env = aws_env(&moto);
+    let run = ctl(
+        &env,
+        &[
+            "--stack", &stack, "device", "add", "desk-s", "--room", "lounge", "--json",
+        ],
+    )
+    .await;
+    assert_eq!(run.status, 0, "{run:?}");
+    let doc = run.json();
+    assert_eq!(doc["secret_id"], id.as_str());
+    assert_eq!(
+        doc["urls"]["join_meeting"],
+        "https://abc123.execute-api.eu-west-1.amazonaws.com/join-meeting"
+    );
+    assert!(secret_text(&moto, &id).await.contains("\"desk-s\""));
+    let refused = ctl(
+        &env,
+        &[
+            "device", "add", "desk-t", "--room", "attic", "--stack", &stack, "--json",
+        ],
+    )
+    .await;
+    assert_eq!(refused.status, 2, "{refused:?}");
+    assert_eq!(refused.json()["error"], "unknown_room");
+
+    let missing = ctl(
+        &env,
+        &["--stack", "no-such-stack", "device", "list", "--json"],
+    )
+    .await;
+    assert_eq!(missing.status, 2, "{missing:?}");
+    assert_eq!(missing.json()["error"], "stack_not_found");
+}
