@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use lambda_http::Request;
 use serde_json::{Value, json};
-use zoom_sim::SimHandle;
 
 use crate::app::Kitchen;
 use crate::config::{CommonConfig, ZoomEndpoints};
@@ -16,15 +15,23 @@ use crate::device_auth::DeviceKeys;
 use crate::secret::Secret;
 use crate::zoom::Timeouts;
 
+/// The Zoom simulator's demo account and room (`zoom_sim::SimConfig::default()`;
+/// the simulator's tests check that both agree). Plain values, so this library
+/// does not depend on the simulator (which uses the library).
+pub const DEMO_ACCOUNT_ID: &str = "demo-account";
+pub const DEMO_CLIENT_ID: &str = "demo-client-id";
+pub const DEMO_CLIENT_SECRET: &str = "demo-client-secret";
+pub const DEMO_MEETING_ID: &str = "85746065432";
+
 pub const DEVICE: &str = "demo-desk";
 pub const DEVICE_KEY: &str = "demo-device-key-0001";
 pub const WEBHOOK_TOKEN: &str = "demo-webhook-secret-token";
 
 pub fn credentials() -> Credentials {
     Credentials {
-        account_id: zoom_sim::DEMO_ACCOUNT_ID.into(),
-        client_id: zoom_sim::DEMO_CLIENT_ID.into(),
-        client_secret: Secret::new(zoom_sim::DEMO_CLIENT_SECRET),
+        account_id: DEMO_ACCOUNT_ID.into(),
+        client_id: DEMO_CLIENT_ID.into(),
+        client_secret: Secret::new(DEMO_CLIENT_SECRET),
         device_keys: DeviceKeys::from_pairs([(DEVICE, DEVICE_KEY)]),
         webhook_secret_token: Some(Secret::new(WEBHOOK_TOKEN)),
     }
@@ -33,25 +40,29 @@ pub fn credentials() -> Credentials {
 /// The secret's JSON as stored in Secrets Manager, matching [`credentials`].
 pub fn secret_json() -> String {
     json!({
-        "account_id": zoom_sim::DEMO_ACCOUNT_ID,
-        "client_id": zoom_sim::DEMO_CLIENT_ID,
-        "client_secret": zoom_sim::DEMO_CLIENT_SECRET,
+        "account_id": DEMO_ACCOUNT_ID,
+        "client_id": DEMO_CLIENT_ID,
+        "client_secret": DEMO_CLIENT_SECRET,
         "device_keys": { DEVICE: DEVICE_KEY },
         "webhook_secret_token": WEBHOOK_TOKEN,
     })
     .to_string()
 }
 
-pub fn endpoints(sim: &SimHandle) -> ZoomEndpoints {
+/// The Zoom endpoints of a simulator at `sim` (its base URL, e.g.
+/// `http://127.0.0.1:9100`; a `zoom_sim::SimHandle` is one too).
+pub fn endpoints(sim: impl AsRef<str>) -> ZoomEndpoints {
+    let base = sim.as_ref().trim_end_matches('/');
     ZoomEndpoints {
-        api_url: sim.api_url(),
-        oauth_url: sim.oauth_url(),
+        api_url: format!("{base}/v2"),
+        oauth_url: format!("{base}/oauth/token"),
     }
 }
 
-pub fn common_config(sim: &SimHandle, source: CredentialSource) -> CommonConfig {
+/// Configuration for the simulator at base URL `sim`, its demo meeting as the room.
+pub fn common_config(sim: impl AsRef<str>, source: CredentialSource) -> CommonConfig {
     CommonConfig {
-        meeting_id: zoom_sim::DEMO_MEETING_ID.into(),
+        meeting_id: DEMO_MEETING_ID.into(),
         zoom: endpoints(sim),
         credentials: source,
         device_auth: true,
@@ -66,8 +77,8 @@ pub fn fast_timeouts() -> Timeouts {
     }
 }
 
-/// A Kitchen on the simulator with inline credentials and device auth on.
-pub fn kitchen(sim: &SimHandle) -> Kitchen {
+/// A Kitchen on the simulator at base URL `sim` with inline credentials and device auth on.
+pub fn kitchen(sim: impl AsRef<str>) -> Kitchen {
     let config = common_config(sim, CredentialSource::Inline(Arc::new(credentials())));
     Kitchen::new(config, None, fast_timeouts(), Duration::from_secs(2)).expect("kitchen")
 }
@@ -281,7 +292,7 @@ impl LogCapture {
             !text.is_empty(),
             "nothing was logged; the capture is not wired"
         );
-        for s in [DEVICE_KEY, WEBHOOK_TOKEN, zoom_sim::DEMO_CLIENT_SECRET]
+        for s in [DEVICE_KEY, WEBHOOK_TOKEN, DEMO_CLIENT_SECRET]
             .iter()
             .chain(extra)
         {

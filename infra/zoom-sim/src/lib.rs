@@ -1,17 +1,92 @@
 //! A local HTTP server that answers like Zoom for the endpoints the
-//! coffee-kitchen backend uses:
-//!
-//! * `POST /oauth/token` (Server-to-Server OAuth, `account_credentials`),
-//! * `GET /v2/meetings/{meetingId}`,
-//! * `GET /v2/metrics/meetings/{meetingId}/participants` (dashboard, live),
-//! * `POST /v2/chat/users/{userId}/messages`,
-//!
-//! plus admin endpoints under `/_sim/` (stats, fault injection, data, webhook
-//! delivery). Use it in-process from tests ([`Sim::spawn`]) or run the
-//! `zoom-sim` binary.
+//! coffee-kitchen backend uses, and admin endpoints under `/_sim/` to drive it.
+//! Use it in-process from tests ([`Sim::spawn`]; a [`SimHandle`] is its base
+//! URL for `kitchen::testing`) or run the `zoom-sim` binary.
 //!
 //! Response shapes follow Zoom's OpenAPI specs; error bodies are
 //! `{"code": int, "message": str}` (OAuth errors: `{"reason", "error"}`).
+//!
+//! ## Zoom endpoints
+//! * `POST /oauth/token` — Server-to-Server OAuth (`account_credentials`); the
+//!   answer's `scope` lists the granted scopes (default [`DEMO_SCOPES`]).
+//! * `GET /v2/meetings/{meetingId}` — `type`, `status`, `join_url`, `settings`
+//!   (`join_before_host`, `jbh_time`, `waiting_room`, …); unknown: 404/3001.
+//! * `PUT /v2/meetings/{meetingId}/status` `{"action": "end"}` — 204; everyone
+//!   leaves, the end is recorded (`GET /_sim/ended`) and `meeting.ended` is
+//!   delivered in the background when a webhook target is set. A meeting that
+//!   is not running: 404/3001 "Meeting {id} is not in progress." (the code the
+//!   endpoint documents; ZOOM.md calls Zoom's real answer uncertain); unknown:
+//!   404/3001. `recover`: 204, no effect.
+//! * `GET /v2/metrics/meetings/{meetingId}/participants?type=live` — dashboard
+//!   entries, paged (`page_size` ≤ 300, `next_page_token` valid 15 min); a
+//!   meeting not running: 404/3001.
+//! * `POST /v2/chat/users/{userId}/messages` — `message` with `to_contact` (a
+//!   direct message: unknown user 404/1001, not a contact 400/5301) or
+//!   `to_channel` (a channel post: unknown channel 404/4130); 201 `{"id"}`.
+//! * `GET /v2/users/{userId}` — the tech user and every added user (`me` is the
+//!   tech user); others 404/1001.
+//! * `POST /v2/users/{userId}/meetings` — creates a meeting (`type` default 2;
+//!   `settings.join_before_host` default false, `jbh_time` 0, `waiting_room`
+//!   default true, as a Zoom account usually has them); 201 with the meeting.
+//! * `GET /v2/users/{userId}/meetings?type=scheduled|live|upcoming` — the
+//!   user's meetings (items without `status` or `settings`), paged.
+//!
+//! Every `/v2` call needs a valid token (else 401/124) holding one of the
+//! endpoint's scopes, granular or classic ([`Endpoint::scopes`]; creating a
+//! meeting needs `meeting:write:meeting:admin` or `meeting:write:admin`), else
+//! 400/4711 "Invalid access token, does not contain scopes:[…]." (the status
+//! public reports show). A token keeps the scopes it was issued with.
+//!
+//! ## Demo data ([`Sim::demo`], what the binary serves)
+//! | room | meeting | channel | state |
+//! |---|---|---|---|
+//! | `kitchen` | [`DEMO_MEETING_ID`] | [`DEMO_KITCHEN_CHANNEL`] | running: Alice, Bob (rejoined), Carol in; Dave (guest, no email) waiting: 3 people; waiting room on |
+//! | `lounge` | [`DEMO_LOUNGE_MEETING_ID`] | [`DEMO_LOUNGE_CHANNEL`] | not running, empty |
+//!
+//! Both meetings: type 3, join before host at any time, hosted by the tech user
+//! [`DEMO_TECH_USER`]. Users alice, bob, carol, erin @example.com are chat
+//! contacts; stranger@example.com is a user but not a contact.
+//!
+//! ## Admin endpoints (`/_sim/`, JSON, no auth; errors `{"error"}`)
+//! * `GET /_sim/health` — `{"ok": true}`.
+//! * `GET /_sim/stats`, `POST /_sim/stats/reset` — [`Stats`] counters.
+//! * `GET /_sim/rooms` — `[{"room", "meeting_id", "topic", "join_url", "channel", "running"}]`.
+//! * `POST /_sim/join` `{"name", "email"?, "device"?, "waiting_room"?, "room"? | "meeting_id"?}`
+//!   — someone joins (default: the `kitchen` room); answers the dashboard entry
+//!   and the webhook delivery. Unknown room: 404.
+//! * `POST /_sim/leave` `{"name"? , "email"?, "room"? | "meeting_id"?}` — the
+//!   newest open entry matching name or email leaves; nobody matches: 404.
+//! * `POST /_sim/end` `{"room"? | "meeting_id"?}` — ends a meeting as the API
+//!   does, delivering `meeting.ended` before answering the [`EndedMeeting`];
+//!   not running: 409.
+//! * `GET /_sim/ended` — every [`EndedMeeting`] so far (`meeting_id`, `room`,
+//!   `ended_at`, `participants_removed`, `webhook`).
+//! * `POST /_sim/meetings/{meetingId}` `{"type"?, "topic"?, "join_before_host"?,
+//!   "jbh_time"?, "waiting_room"?}` — changes a meeting (e.g. a wrong type).
+//! * `GET /_sim/participants/{meetingId}`, `PUT` (a JSON array) — the raw
+//!   dashboard entries.
+//! * `POST /_sim/running/{meetingId}` `{"running": bool}` — start/stop without
+//!   events.
+//! * `POST /_sim/users` `{"email", "is_contact"?}` — adds a user.
+//! * `POST /_sim/channels` `{"id", "name"?}` — adds a Team Chat channel.
+//! * `GET /_sim/messages` — accepted messages `[{"user_id", "to_contact",
+//!   "to_channel", "message", "id"}]` (DMs have `to_channel` "", channel posts
+//!   `to_contact` ""); `POST /_sim/messages/clear`.
+//! * `GET /_sim/scopes`, `POST /_sim/scopes` `{"scopes": "a b" | ["a", "b"]}` —
+//!   the scopes granted to tokens issued from now on.
+//! * `POST /_sim/revoke` — every issued token becomes invalid (401/124).
+//! * `POST /_sim/token-ttl` `{"secs"}` — `expires_in` of new tokens.
+//! * `POST /_sim/latency` `{"ms"}` — added to every Zoom answer.
+//! * `POST /_sim/fault` `{"endpoint", "fault", "sticky"?, "count"?}` — see
+//!   [`Fault`] and [`Endpoint`] (names `token`, `meeting`, `dashboard`, `chat`,
+//!   `meeting_status`, `user`, `user_meetings`); `POST /_sim/fault/clear`
+//!   `{"endpoint"?}`.
+//! * `POST /_sim/chat/rate-limit` `{"after": N}` — after N more accepted
+//!   messages every chat request answers 429 (`Retry-After: 1`); `{"after":
+//!   null}` or a fault clear lifts it.
+//! * `POST /_sim/webhook` `{"url"?, "secret"?}` — the webhook target;
+//!   `POST /_sim/webhook/send` `{"event", "object"}` — any signed event;
+//!   `POST /_sim/webhook/validate` — Zoom's URL validation round trip.
 //!
 //! ## Fault `Drop`
 //! When served through [`Sim::spawn`] / [`Sim::serve`] each connection is
@@ -24,7 +99,9 @@
 // serde_json's `json!` of the full meeting settings object nests deeply.
 #![recursion_limit = "256"]
 
+mod admin;
 mod conn;
+mod demo;
 mod routes;
 mod state;
 mod util;
@@ -35,7 +112,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use util::rfc3339;
+/// RFC 3339 in UTC, second precision, as Zoom formats date-times: the
+/// library's formatter (kept under this name for the bench harness).
+pub use kitchen::time::format_rfc3339 as rfc3339;
 pub use webhook::sign_webhook;
 
 /// Resolves on Ctrl-C or SIGTERM: how the simulator and the bench harness stop.
@@ -112,7 +191,29 @@ pub const DEMO_ACCOUNT_ID: &str = "demo-account";
 pub const DEMO_CLIENT_ID: &str = "demo-client-id";
 pub const DEMO_CLIENT_SECRET: &str = "demo-client-secret";
 pub const DEMO_TECH_USER: &str = "kitchen-bot@example.com";
+/// The default room's name: `/_sim/join` without a room joins it.
+pub const DEFAULT_ROOM: &str = "kitchen";
+/// The `kitchen` room's meeting (the configured [`SimConfig::meeting_id`] by default).
 pub const DEMO_MEETING_ID: &str = "85746065432";
+pub const DEMO_KITCHEN_CHANNEL: &str = "c0ffee00kitchen0channel000000001";
+/// The demo's second room.
+pub const DEMO_LOUNGE_ROOM: &str = "lounge";
+pub const DEMO_LOUNGE_MEETING_ID: &str = "86190237415";
+pub const DEMO_LOUNGE_CHANNEL: &str = "c0ffee00lounge00channel000000002";
+/// Topic of the default room's meeting.
+pub const DEFAULT_TOPIC: &str = "Coffee Kitchen";
+
+/// Scopes granted by default: the granular names of everything the backend
+/// calls (ZOOM.md). Set others with [`Sim::set_scopes`] or `POST /_sim/scopes`.
+pub const DEMO_SCOPES: [&str; 7] = [
+    "meeting:read:meeting:admin",
+    "meeting:read:list_meetings:admin",
+    "meeting:write:meeting:admin",
+    "meeting:update:status:admin",
+    "dashboard:read:list_meeting_participants:admin",
+    "team_chat:write:user_message:admin",
+    "user:read:user:admin",
+];
 
 /// Default `expires_in` of issued tokens (what Zoom answers).
 pub const DEFAULT_TOKEN_TTL_SECS: u64 = 3599;
@@ -125,10 +226,12 @@ pub struct SimConfig {
     pub client_secret: String,
     /// Email of the Zoom user the backend acts as (chat sender, meeting host).
     pub tech_user: String,
-    /// The kitchen's permanent meeting (the "demo room" for `/_sim/join`).
+    /// The default room's (`kitchen`) meeting: `/_sim/join` without a room joins it.
     pub meeting_id: String,
     pub token_ttl_secs: u64,
-    /// `http://` URL that receives signed Zoom webhooks (join/leave events).
+    /// Scopes granted to issued tokens (the token response's `scope`).
+    pub scopes: Vec<String>,
+    /// URL that receives signed Zoom webhooks (join/leave/ended events).
     pub webhook_url: Option<String>,
     /// The app's webhook "secret token" used for `x-zm-signature`.
     pub webhook_secret_token: Option<String>,
@@ -143,6 +246,7 @@ impl Default for SimConfig {
             tech_user: DEMO_TECH_USER.to_owned(),
             meeting_id: DEMO_MEETING_ID.to_owned(),
             token_ttl_secs: DEFAULT_TOKEN_TTL_SECS,
+            scopes: DEMO_SCOPES.map(str::to_owned).to_vec(),
             webhook_url: None,
             webhook_secret_token: None,
         }
@@ -151,21 +255,55 @@ impl Default for SimConfig {
 
 /// The simulated endpoints that can be counted and faulted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Endpoint {
+    /// `POST /oauth/token`
     Token,
+    /// `GET /v2/meetings/{id}`
     Meeting,
+    /// `GET /v2/metrics/meetings/{id}/participants`
     Dashboard,
+    /// `POST /v2/chat/users/{userId}/messages` (direct messages and channel posts)
     Chat,
+    /// `PUT /v2/meetings/{id}/status`
+    MeetingStatus,
+    /// `GET /v2/users/{userId}`
+    User,
+    /// `GET` and `POST /v2/users/{userId}/meetings`
+    UserMeetings,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 4] = [
+    pub const ALL: [Endpoint; 7] = [
         Endpoint::Token,
         Endpoint::Meeting,
         Endpoint::Dashboard,
         Endpoint::Chat,
+        Endpoint::MeetingStatus,
+        Endpoint::User,
+        Endpoint::UserMeetings,
     ];
+
+    /// The scopes of which a token needs one (granular and classic names, ZOOM.md);
+    /// empty for the token endpoint.
+    pub fn scopes(self) -> &'static [&'static str] {
+        match self {
+            Endpoint::Token => &[],
+            Endpoint::Meeting => &["meeting:read:meeting:admin", "meeting:read:admin"],
+            Endpoint::Dashboard => &[
+                "dashboard:read:list_meeting_participants:admin",
+                "dashboard_meetings:read:admin",
+            ],
+            Endpoint::Chat => &[
+                "team_chat:write:user_message:admin",
+                "chat_message:write:admin",
+            ],
+            Endpoint::MeetingStatus => &["meeting:update:status:admin", "meeting:write:admin"],
+            Endpoint::User => &["user:read:user:admin", "user:read:admin"],
+            // Listing and creating differ: see `routes::user_meetings_scopes`.
+            Endpoint::UserMeetings => &["meeting:read:list_meetings:admin", "meeting:read:admin"],
+        }
+    }
 }
 
 /// An injected failure. JSON: `{"kind":"status","status":503,"body":{...}}`,
@@ -202,24 +340,35 @@ pub struct Stats {
     /// Every page counts.
     pub dashboard_requests: u64,
     pub chat_requests: u64,
+    /// Direct messages and channel posts accepted (201).
     pub chat_delivered: u64,
+    pub meeting_status_requests: u64,
+    pub user_requests: u64,
+    /// Lists and creations of a user's meetings.
+    pub user_meetings_requests: u64,
     /// API (`/v2`) calls answered 401.
     pub unauthorized: u64,
     /// Requests answered 429.
     pub rate_limited: u64,
+    /// API calls refused for a missing scope (4711).
+    pub missing_scope: u64,
     pub handler_nanos_total: u64,
     pub handled: u64,
     /// Webhook deliveries answered 2xx.
     pub webhooks_sent: u64,
 }
 
-/// A chat message the sim accepted (201).
+/// A chat message the sim accepted (201): a direct message (`to_contact`) or a
+/// channel post (`to_channel`); the other field is empty.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SentMessage {
     /// The `{userId}` path segment as the caller sent it.
     pub user_id: String,
-    /// `to_contact` as the caller sent it.
+    /// `to_contact` as the caller sent it; empty for a channel post.
     pub to_contact: String,
+    /// `to_channel` (a channel id); empty for a direct message.
+    #[serde(default)]
+    pub to_channel: String,
     pub message: String,
     /// The id answered to the caller.
     pub id: String,
@@ -237,7 +386,10 @@ pub struct JoinSpec {
     /// Put them in the waiting room (`status: in_waiting_room`).
     #[serde(default)]
     pub waiting_room: bool,
-    /// Default: the configured meeting.
+    /// A room by name (`kitchen`, `lounge`). Default: the configured meeting.
+    #[serde(default)]
+    pub room: Option<String>,
+    /// A meeting by id instead of a room.
     #[serde(default)]
     pub meeting_id: Option<String>,
 }
@@ -249,9 +401,39 @@ pub struct LeaveSpec {
     pub name: Option<String>,
     #[serde(default)]
     pub email: Option<String>,
+    /// A room by name. Default: the configured meeting.
+    #[serde(default)]
+    pub room: Option<String>,
     #[serde(default)]
     pub meeting_id: Option<String>,
 }
+
+/// Why a join/leave/end could not happen.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SimError {
+    UnknownRoom(String),
+    UnknownMeeting(String),
+    /// Both `room` and `meeting_id` were given.
+    RoomAndMeeting,
+    /// Nobody in the meeting matches the leave.
+    NoSuchParticipant,
+    /// The meeting exists but is not running.
+    NotRunning(String),
+}
+
+impl std::fmt::Display for SimError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SimError::UnknownRoom(r) => write!(f, "no room named {r:?}"),
+            SimError::UnknownMeeting(m) => write!(f, "no meeting {m}"),
+            SimError::RoomAndMeeting => f.write_str("give \"room\" or \"meeting_id\", not both"),
+            SimError::NoSuchParticipant => f.write_str("no participant in the meeting matches"),
+            SimError::NotRunning(m) => write!(f, "meeting {m} is not running"),
+        }
+    }
+}
+
+impl std::error::Error for SimError {}
 
 /// Outcome of a join/leave: the dashboard entry and the webhook delivery, if any.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -273,6 +455,70 @@ pub struct WebhookDelivery {
     pub body: String,
 }
 
+/// A meeting ended through `PUT /v2/meetings/{id}/status` or [`Sim::end_meeting`]
+/// (listed by `GET /_sim/ended`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndedMeeting {
+    pub meeting_id: String,
+    /// The room whose meeting it is, if any.
+    pub room: Option<String>,
+    /// RFC 3339.
+    pub ended_at: String,
+    /// Dashboard entries still in the meeting (or its waiting room) when it ended.
+    pub participants_removed: usize,
+    /// The `meeting.ended` delivery; `None` without a webhook target (or, through the
+    /// API, until the delivery, which runs in the background as Zoom's does, finishes).
+    pub webhook: Option<WebhookDelivery>,
+}
+
+/// The settings of a meeting that the backend reads or sets (meetings.json).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeetingSettings {
+    pub join_before_host: bool,
+    /// Minutes before the start time people may join (0: any time; 5, 10, 15).
+    pub jbh_time: u32,
+    pub waiting_room: bool,
+}
+
+impl Default for MeetingSettings {
+    /// What the permanent room should have: join before the host at any time, no waiting room.
+    fn default() -> Self {
+        MeetingSettings {
+            join_before_host: true,
+            jbh_time: 0,
+            waiting_room: false,
+        }
+    }
+}
+
+/// A change to a meeting (body of `POST /_sim/meetings/{id}`); absent fields stay.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeetingUpdate {
+    /// Zoom's meeting type: 1 instant, 2 scheduled, 3 recurring with no fixed time, 8 recurring.
+    #[serde(default, rename = "type")]
+    pub kind: Option<u8>,
+    #[serde(default)]
+    pub topic: Option<String>,
+    #[serde(default)]
+    pub join_before_host: Option<bool>,
+    #[serde(default)]
+    pub jbh_time: Option<u32>,
+    #[serde(default)]
+    pub waiting_room: Option<bool>,
+}
+
+/// A room as `GET /_sim/rooms` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomInfo {
+    pub room: String,
+    pub meeting_id: String,
+    pub topic: String,
+    pub join_url: String,
+    /// The room's Team Chat channel id, if it has one.
+    pub channel: Option<String>,
+    pub running: bool,
+}
+
 /// The simulator. Cheap to clone (shared state).
 #[derive(Clone)]
 pub struct Sim {
@@ -284,6 +530,14 @@ pub struct SimHandle {
     pub sim: Sim,
     /// "http://127.0.0.1:PORT"
     pub base_url: String,
+}
+
+/// A running simulator is named by its base URL (what `kitchen::testing`'s
+/// helpers take).
+impl AsRef<str> for SimHandle {
+    fn as_ref(&self) -> &str {
+        &self.base_url
+    }
 }
 
 impl SimHandle {
@@ -315,20 +569,27 @@ impl std::fmt::Debug for SimHandle {
 }
 
 impl Sim {
-    /// Demo account: meeting [`DEMO_MEETING_ID`] running with Alice, Bob (rejoined),
-    /// Carol in the meeting and Dave in the waiting room (live count 3); users
-    /// alice/bob/carol@example.com (chat contacts) and stranger@example.com (not a contact).
+    /// The demo account: rooms `kitchen` (meeting [`DEMO_MEETING_ID`], channel
+    /// [`DEMO_KITCHEN_CHANNEL`]) and `lounge` ([`DEMO_LOUNGE_MEETING_ID`],
+    /// [`DEMO_LOUNGE_CHANNEL`]). The kitchen is running with Alice, Bob (rejoined),
+    /// Carol in the meeting and Dave (a guest, no email) in the waiting room:
+    /// 3 people. The lounge is empty and not running. Users alice, bob, carol and
+    /// erin @example.com are chat contacts of the tech user; stranger@example.com
+    /// is a user but not a contact.
     pub fn demo() -> Sim {
         let sim = Sim::new(SimConfig::default());
         sim.state.load_demo_data();
         sim
     }
 
-    /// A sim with `cfg`: its meeting exists and is running with no participants;
-    /// the only user is the tech user.
+    /// A sim with `cfg`: the default room `kitchen` is its meeting, running with
+    /// nobody in it; no channels; the only user is the tech user.
     pub fn new(cfg: SimConfig) -> Sim {
+        let state = state::State::new(cfg);
+        let id = state.cfg.meeting_id.clone();
+        state.add_room(DEFAULT_ROOM, &id, None, DEFAULT_TOPIC);
         Sim {
-            state: Arc::new(state::State::new(cfg)),
+            state: Arc::new(state),
         }
     }
 
@@ -362,7 +623,7 @@ impl Sim {
 
     /// The axum router (Zoom endpoints + `/_sim/` admin endpoints).
     pub fn router(self) -> axum::Router {
-        routes::router(self)
+        routes::router(self.clone()).merge(admin::router(self))
     }
 
     /// The configuration the sim was created with (webhook target: see [`Sim::set_webhook_target`]).
@@ -370,7 +631,51 @@ impl Sim {
         self.state.cfg.clone()
     }
 
-    // ---- data ----
+    // ---- rooms and meetings ----
+
+    /// Adds (or replaces) a room; its meeting is created (not running) if unknown,
+    /// and its channel, if any, becomes a known channel.
+    pub fn add_room(&self, name: &str, meeting_id: &str, channel: Option<&str>) {
+        self.state
+            .add_room(name, meeting_id, channel, &format!("Coffee {name}"));
+    }
+
+    /// Every room, by name.
+    pub fn rooms(&self) -> Vec<RoomInfo> {
+        self.state
+            .rooms()
+            .into_iter()
+            .map(|r| {
+                let m = self.state.meeting(&r.meeting_id);
+                RoomInfo {
+                    join_url: util::join_url(&r.meeting_id),
+                    topic: m.as_ref().map(|m| m.topic.clone()).unwrap_or_default(),
+                    running: m.is_some_and(|m| m.running),
+                    room: r.name,
+                    meeting_id: r.meeting_id,
+                    channel: r.channel,
+                }
+            })
+            .collect()
+    }
+
+    /// The meeting id of a room.
+    pub fn room_meeting_id(&self, room: &str) -> Option<String> {
+        self.state.room(room).map(|r| r.meeting_id)
+    }
+
+    /// A Team Chat channel `POST /chat/users/{userId}/messages` accepts as `to_channel`.
+    pub fn add_channel(&self, id: &str, name: &str) {
+        self.state.add_channel(id, name);
+    }
+
+    /// Changes a meeting's type, topic or settings (to test "wrong type flagged").
+    /// `false` if the meeting is unknown.
+    pub fn update_meeting(&self, meeting_id: &str, update: &MeetingUpdate) -> bool {
+        self.state
+            .update_meeting(meeting_id, |m| m.apply(update))
+            .is_some()
+    }
 
     /// Replaces the dashboard entries of `meeting_id` (created, running, if unknown).
     /// Entries are returned verbatim by the dashboard endpoint.
@@ -383,18 +688,49 @@ impl Sim {
         self.state.participants(meeting_id)
     }
 
-    /// A Zoom user of the account, optionally an (approved) chat contact of the tech user.
-    pub fn add_user(&self, email: &str, is_contact: bool) {
-        self.state.add_user(email, is_contact);
-    }
-
     /// Not running: dashboard answers 404/3001 and the meeting's status is "waiting".
     /// Participants are kept. Unknown meetings are created.
     pub fn set_meeting_running(&self, meeting_id: &str, running: bool) {
         self.state.set_running(meeting_id, running);
     }
 
-    /// Chat messages delivered so far, oldest first.
+    /// Ends a running meeting as `PUT /meetings/{id}/status {"action":"end"}` does:
+    /// everyone still in it (or waiting) leaves, it stops running, the end is
+    /// recorded ([`Sim::ended`]) and `meeting.ended` is delivered (awaited here)
+    /// when a webhook target is set.
+    pub async fn end_meeting(&self, meeting_id: &str) -> Result<EndedMeeting, SimError> {
+        let ended = webhook::end(self, meeting_id)?;
+        let mut record = ended.clone();
+        if let Some(delivery) = webhook::deliver_ended(self, &ended).await {
+            record.webhook = Some(delivery.clone());
+            self.state.record_end_webhook(meeting_id, delivery);
+        }
+        Ok(record)
+    }
+
+    /// Meetings ended so far, oldest first.
+    pub fn ended(&self) -> Vec<EndedMeeting> {
+        self.state.ended()
+    }
+
+    // ---- users, scopes and chat ----
+
+    /// A Zoom user of the account, optionally an (approved) chat contact of the tech user.
+    pub fn add_user(&self, email: &str, is_contact: bool) {
+        self.state.add_user(email, is_contact);
+    }
+
+    /// Scopes granted to tokens issued from now on (issued tokens keep theirs:
+    /// [`Sim::revoke_tokens`] makes the backend fetch a new one).
+    pub fn set_scopes(&self, scopes: Vec<String>) {
+        self.state.set_scopes(scopes);
+    }
+
+    pub fn scopes(&self) -> Vec<String> {
+        self.state.scopes()
+    }
+
+    /// Chat messages delivered so far (direct messages and channel posts), oldest first.
     pub fn messages(&self) -> Vec<SentMessage> {
         self.state.messages()
     }
@@ -403,9 +739,16 @@ impl Sim {
         self.state.clear_messages();
     }
 
-    /// Print `[zoom-sim] chat to <email>: <message>` on stdout for each delivered message.
+    /// Print `[zoom-sim] chat to <email or channel>: <message>` on stdout for each delivered message.
     pub fn set_echo_messages(&self, on: bool) {
         self.state.set_echo(on);
+    }
+
+    /// After `sends` more accepted chat messages, every chat request answers 429
+    /// (Medium, `Retry-After: 1`) until cleared with `None` (or a fault clear):
+    /// "a 429 part-way".
+    pub fn rate_limit_chat_after(&self, sends: Option<u64>) {
+        self.state.set_chat_budget(sends);
     }
 
     // ---- faults ----
@@ -420,7 +763,7 @@ impl Sim {
         self.state.set_sticky_fault(ep, fault);
     }
 
-    /// Removes queued and sticky faults of `ep`, or of every endpoint if `None`.
+    /// Removes queued and sticky faults (and the chat rate limit) of `ep`, or of every endpoint if `None`.
     pub fn clear_faults(&self, ep: Option<Endpoint>) {
         self.state.clear_faults(ep);
     }
@@ -452,22 +795,23 @@ impl Sim {
 
     // ---- webhooks ----
 
-    /// Where join/leave webhooks go (`http://` only) and the secret token that signs them.
+    /// Where webhooks go and the secret token that signs them.
     /// A URL without a secret is signed with an empty secret.
     pub fn set_webhook_target(&self, url: Option<String>, secret: Option<String>) {
         self.state.set_webhook_target(url, secret);
     }
 
-    /// Adds a live participant (rejoin keeps their `participant_uuid`), starts the
-    /// meeting, and delivers `meeting.participant_joined` (or
-    /// `meeting.participant_joined_waiting_room`) if a webhook target is set.
-    pub async fn join(&self, spec: JoinSpec) -> ParticipantEvent {
+    /// Adds a live participant to a room or meeting (rejoin keeps their
+    /// `participant_uuid`), starts the meeting, and delivers
+    /// `meeting.participant_joined` (or `meeting.participant_joined_waiting_room`)
+    /// if a webhook target is set.
+    pub async fn join(&self, spec: JoinSpec) -> Result<ParticipantEvent, SimError> {
         webhook::join(self, spec).await
     }
 
     /// Sets `leave_time` on the newest open entry matching name/email and delivers
-    /// `meeting.participant_left` (or `..._left_waiting_room`). `None` if nobody matched.
-    pub async fn leave(&self, spec: LeaveSpec) -> Option<ParticipantEvent> {
+    /// `meeting.participant_left` (or `..._left_waiting_room`).
+    pub async fn leave(&self, spec: LeaveSpec) -> Result<ParticipantEvent, SimError> {
         webhook::leave(self, spec).await
     }
 
@@ -485,5 +829,21 @@ impl Sim {
     /// checks the answer. `Ok(())` when `encryptedToken` is right.
     pub async fn validate_webhook_endpoint(&self) -> Result<(), String> {
         webhook::validate_endpoint(self).await
+    }
+
+    /// The meeting a join/leave names: its `meeting_id`, else its room's, else the default.
+    pub(crate) fn target_meeting(
+        &self,
+        room: Option<&str>,
+        meeting_id: Option<&str>,
+    ) -> Result<String, SimError> {
+        match (room, meeting_id) {
+            (Some(_), Some(_)) => Err(SimError::RoomAndMeeting),
+            (None, Some(id)) => Ok(id.to_owned()),
+            (Some(r), None) => self
+                .room_meeting_id(r)
+                .ok_or_else(|| SimError::UnknownRoom(r.to_owned())),
+            (None, None) => Ok(self.state.cfg.meeting_id.clone()),
+        }
     }
 }

@@ -1,6 +1,7 @@
-//! HTTP routes: the simulated Zoom endpoints and the `/_sim/` admin endpoints.
+//! The simulated Zoom endpoints (shapes from Zoom's OpenAPI specs, facts from ZOOM.md).
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use axum::Router;
@@ -10,61 +11,45 @@ use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTE
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use serde::Deserialize;
-use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use kitchen::time::format_rfc3339;
+use serde_json::{Map, Value, json};
 
 use crate::conn::ConnInfo;
 use crate::state::{Meeting, Recipient};
 use crate::util;
-use crate::{Endpoint, Fault, JoinSpec, LeaveSpec, SentMessage, Sim};
+use crate::{Endpoint, Fault, MeetingSettings, SentMessage, Sim, SimError};
 
 /// How long a `Hang` fault sleeps before giving up.
 const HANG: Duration = Duration::from_secs(3600);
-/// Dashboard page tokens expire after 15 minutes, as Zoom documents.
-const PAGE_TOKEN_TTL_SECS: u64 = 15 * 60;
+/// Page tokens expire after 15 minutes, as Zoom documents.
+const PAGE_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
 const MAX_PAGE_SIZE: usize = 300;
 const DEFAULT_PAGE_SIZE: usize = 30;
 const MAX_MESSAGE_CHARS: usize = 1024;
-const SCOPE: &str = "meeting:read:admin dashboard_meetings:read:admin chat_message:write:admin";
 const RATE_LIMIT_MESSAGE: &str =
     "You have reached the maximum per-second rate limit for this API. Try again later.";
-pub(crate) const TOPIC: &str = "Coffee Kitchen";
 pub(crate) const TIMEZONE: &str = "Europe/Berlin";
+/// Creating meetings needs a write scope; listing them a read scope (`Endpoint::scopes`).
+const CREATE_MEETING_SCOPES: &[&str] = &["meeting:write:meeting:admin", "meeting:write:admin"];
 
 pub(crate) fn router(sim: Sim) -> Router {
     Router::new()
         .route("/oauth/token", post(token))
         .route("/v2/meetings/{meeting_id}", get(meeting))
+        .route("/v2/meetings/{meeting_id}/status", put(meeting_status))
         .route(
             "/v2/metrics/meetings/{meeting_id}/participants",
             get(dashboard),
         )
         .route("/v2/chat/users/{user_id}/messages", post(chat))
-        .route("/_sim/health", get(admin_health))
-        .route("/_sim/stats", get(admin_stats))
-        .route("/_sim/stats/reset", post(admin_stats_reset))
-        .route("/_sim/messages", get(admin_messages))
-        .route("/_sim/messages/clear", post(admin_messages_clear))
-        .route("/_sim/fault", post(admin_fault))
-        .route("/_sim/fault/clear", post(admin_fault_clear))
-        .route("/_sim/revoke", post(admin_revoke))
-        .route("/_sim/token-ttl", post(admin_token_ttl))
-        .route("/_sim/latency", post(admin_latency))
+        .route("/v2/users/{user_id}", get(user))
         .route(
-            "/_sim/participants/{meeting_id}",
-            get(admin_participants_get).put(admin_participants_put),
+            "/v2/users/{user_id}/meetings",
+            get(list_meetings).post(create_meeting),
         )
-        .route("/_sim/running/{meeting_id}", post(admin_running))
-        .route("/_sim/users", post(admin_users))
-        .route("/_sim/join", post(admin_join))
-        .route("/_sim/leave", post(admin_leave))
-        .route("/_sim/webhook", post(admin_webhook_target))
-        .route("/_sim/webhook/send", post(admin_webhook_send))
-        .route("/_sim/webhook/validate", post(admin_webhook_validate))
         .fallback(not_found)
         .with_state(sim)
 }
@@ -88,12 +73,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Conn {
     }
 }
 
-fn json_response(status: StatusCode, body: Value) -> Response {
+pub(crate) fn json_response(status: StatusCode, body: Value) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
 /// Zoom's API error body `{"code", "message"}`.
-fn zoom_error(status: StatusCode, code: i64, message: impl Into<String>) -> Response {
+pub(crate) fn zoom_error(status: StatusCode, code: i64, message: impl Into<String>) -> Response {
     json_response(status, json!({"code": code, "message": message.into()}))
 }
 
@@ -110,33 +95,6 @@ fn oauth_error(error: &str, reason: &str) -> Response {
         StatusCode::BAD_REQUEST,
         json!({"reason": reason, "error": error}),
     )
-}
-
-fn admin_error(status: StatusCode, message: impl Into<String>) -> Response {
-    json_response(status, json!({"error": message.into()}))
-}
-
-fn ok() -> Response {
-    json_response(StatusCode::OK, json!({"ok": true}))
-}
-
-/// A bad admin request body (answered 400 `{"error": ...}`).
-struct BadRequest(String);
-
-impl IntoResponse for BadRequest {
-    fn into_response(self) -> Response {
-        admin_error(StatusCode::BAD_REQUEST, self.0)
-    }
-}
-
-/// Parses an admin JSON body; an empty body is parsed as `{}`.
-fn parse_admin<T: DeserializeOwned>(body: &Bytes) -> Result<T, BadRequest> {
-    let raw: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
-        b"{}"
-    } else {
-        body
-    };
-    serde_json::from_slice(raw).map_err(|e| BadRequest(format!("invalid JSON body: {e}")))
 }
 
 fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
@@ -186,8 +144,8 @@ fn rate_limit_response(ep: Endpoint, retry_after: Option<&str>) -> Response {
     let mut resp = zoom_error(StatusCode::TOO_MANY_REQUESTS, 429, RATE_LIMIT_MESSAGE);
     let headers = resp.headers_mut();
     let category = match ep {
-        Endpoint::Token | Endpoint::Meeting => "Light",
-        Endpoint::Chat => "Medium",
+        Endpoint::Token | Endpoint::Meeting | Endpoint::MeetingStatus | Endpoint::User => "Light",
+        Endpoint::Chat | Endpoint::UserMeetings => "Medium",
         Endpoint::Dashboard => "Heavy",
     };
     headers.insert("x-ratelimit-category", HeaderValue::from_static(category));
@@ -215,11 +173,12 @@ fn status_fault_response(status: u16, body: Value) -> Response {
     json_response(status, body)
 }
 
-/// Common wrapper of the four Zoom endpoints: count, fault, auth, handle,
-/// record timing, add latency.
+/// Common wrapper of the Zoom endpoints: count, fault, auth and scope, handle,
+/// record timing, add latency. `needs`: scopes of which the token must hold one.
 async fn zoom_call(
     sim: &Sim,
     ep: Endpoint,
+    needs: &[&str],
     conn: Conn,
     headers: &HeaderMap,
     handle: impl FnOnce(&Sim) -> Response,
@@ -246,13 +205,20 @@ async fn zoom_call(
     let t = Instant::now();
     let resp = match answer {
         Some(r) => r,
-        None if ep != Endpoint::Token && !authorized(sim, headers) => invalid_token(),
-        None => handle(sim),
+        None if ep == Endpoint::Token => handle(sim),
+        None => match token_scopes(sim, headers) {
+            None => {
+                st.stats.count_unauthorized();
+                invalid_token()
+            }
+            Some(granted) if !needs.iter().any(|n| granted.iter().any(|g| g == n)) => {
+                st.stats.count_missing_scope();
+                missing_scope(needs)
+            }
+            Some(_) => handle(sim),
+        },
     };
     busy += t.elapsed();
-    if ep != Endpoint::Token && resp.status() == StatusCode::UNAUTHORIZED {
-        st.stats.count_unauthorized();
-    }
     if resp.status() == StatusCode::TOO_MANY_REQUESTS {
         st.stats.count_rate_limited();
     }
@@ -264,8 +230,75 @@ async fn zoom_call(
     resp
 }
 
-fn authorized(sim: &Sim, headers: &HeaderMap) -> bool {
-    auth_param(headers, "Bearer").is_some_and(|t| sim.state.token_valid(t))
+/// The scopes of the request's bearer token, if it is valid.
+fn token_scopes(sim: &Sim, headers: &HeaderMap) -> Option<Arc<[String]>> {
+    auth_param(headers, "Bearer").and_then(|t| sim.state.token_scopes(t))
+}
+
+/// Zoom's answer to a token without the scope an API needs (reported as HTTP
+/// 400 with code 4711, naming the scopes that would do).
+fn missing_scope(needs: &[&str]) -> Response {
+    zoom_error(
+        StatusCode::BAD_REQUEST,
+        4711,
+        format!(
+            "Invalid access token, does not contain scopes:[{}].",
+            needs.join(", ")
+        ),
+    )
+}
+
+/// A page of `items` for a listing; `None` when the page token is not valid for it.
+/// Returns (page, next_page_token).
+fn paginate<'a, T>(
+    sim: &Sim,
+    listing: &str,
+    items: &'a [T],
+    page_size: usize,
+    token: Option<&str>,
+) -> Option<(&'a [T], String)> {
+    let offset = match token {
+        None | Some("") => 0,
+        Some(t) => sim.state.page(t, listing)?,
+    };
+    let start = offset.min(items.len());
+    let end = start.saturating_add(page_size).min(items.len());
+    let next = if end < items.len() {
+        sim.state.new_page(listing, end, PAGE_TOKEN_TTL)
+    } else {
+        String::new()
+    };
+    Some((&items[start..end], next))
+}
+
+/// `page_size` as Zoom reads it: default 30, at most 300.
+/// `Err`: the message of Zoom's 300 answer.
+fn page_size(q: &[(String, String)]) -> Result<usize, &'static str> {
+    match query_get(q, "page_size").map(str::trim) {
+        None | Some("") => Ok(DEFAULT_PAGE_SIZE),
+        Some(s) => match s.parse::<usize>() {
+            Ok(0) => Ok(DEFAULT_PAGE_SIZE),
+            Ok(n) if n <= MAX_PAGE_SIZE => Ok(n),
+            Ok(_) => Err("Invalid field: page_size. The maximum is 300."),
+            Err(_) => Err("Invalid field: page_size."),
+        },
+    }
+}
+
+fn user_not_found(user_id: &str) -> Response {
+    zoom_error(
+        StatusCode::NOT_FOUND,
+        1001,
+        format!("User does not exist: {user_id}."),
+    )
+}
+
+fn meeting_not_found(meeting_id: &str) -> Response {
+    zoom_error(
+        StatusCode::NOT_FOUND,
+        3001,
+        format!("Meeting does not exist: {meeting_id}."),
+    )
 }
 
 // ---------------------------------------------------------------------------
@@ -278,7 +311,7 @@ async fn token(
     uri: Uri,
     body: Bytes,
 ) -> Response {
-    zoom_call(&sim, Endpoint::Token, conn, &headers, |sim| {
+    zoom_call(&sim, Endpoint::Token, &[], conn, &headers, |sim| {
         issue_token(sim, &headers, &uri, &body)
     })
     .await
@@ -309,44 +342,37 @@ fn issue_token(sim: &Sim, headers: &HeaderMap, uri: &Uri, body: &Bytes) -> Respo
     }
     let ttl = sim.state.token_ttl();
     let access_token = new_access_token(sim, ttl);
-    sim.state.store_token(access_token.clone(), ttl);
+    let scopes = sim.state.store_token(access_token.clone(), ttl);
     json_response(
         StatusCode::OK,
         json!({
             "access_token": access_token,
             "token_type": "bearer",
             "expires_in": ttl,
-            "scope": SCOPE,
+            "scope": scopes.join(" "),
             "api_url": "https://api.zoom.us",
         }),
     )
 }
 
-/// A JWT-shaped token like Zoom's; its random `jti` and signature make it unguessable.
+/// A JWT-shaped token like Zoom's; its random signature part makes it unguessable.
 fn new_access_token(sim: &Sim, ttl: u64) -> String {
     let cfg = &sim.state.cfg;
     let iat = util::unix_secs(SystemTime::now());
-    let header = json!({"alg": "HS512", "v": "2.0", "kid": util::uuid_v4()});
+    let header = json!({"alg": "HS512", "v": "2.0"});
     let payload = json!({
         "aud": "https://oauth.zoom.us",
         "uid": sim.state.tech_user_id(),
-        "ver": 10,
-        "auid": util::random_b64url::<24>(),
-        "nbf": iat,
-        "code": util::random_b64url::<24>(),
         "iss": format!("zm:cid:{}", cfg.client_id),
-        "gno": 0,
-        "exp": iat.saturating_add(ttl),
-        "type": 3,
-        "iat": iat,
         "aid": cfg.account_id,
-        "jti": util::uuid_v4(),
+        "iat": iat,
+        "exp": iat.saturating_add(ttl),
     });
     format!(
         "{}.{}.{}",
-        util::b64url(header.to_string().as_bytes()),
-        util::b64url(payload.to_string().as_bytes()),
-        util::random_b64url::<64>()
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(payload.to_string()),
+        util::random_token(48)
     )
 }
 
@@ -359,16 +385,18 @@ async fn meeting(
     headers: HeaderMap,
     Path(meeting_id): Path<String>,
 ) -> Response {
-    zoom_call(&sim, Endpoint::Meeting, conn, &headers, |sim| {
-        match sim.state.meeting(&meeting_id) {
+    let needs = Endpoint::Meeting.scopes();
+    zoom_call(
+        &sim,
+        Endpoint::Meeting,
+        needs,
+        conn,
+        &headers,
+        |sim| match sim.state.meeting(&meeting_id) {
             Some(m) => json_response(StatusCode::OK, meeting_json(sim, &m)),
-            None => zoom_error(
-                StatusCode::NOT_FOUND,
-                3001,
-                format!("Meeting does not exist: {meeting_id}."),
-            ),
-        }
-    })
+            None => meeting_not_found(&meeting_id),
+        },
+    )
     .await
 }
 
@@ -376,43 +404,55 @@ fn meeting_id_value(id: &str) -> Value {
     id.parse::<i64>().map_or_else(|_| json!(id), |n| json!(n))
 }
 
-pub(crate) fn meeting_json(sim: &Sim, m: &Meeting) -> Value {
-    let cfg = &sim.state.cfg;
+/// A meeting as `GET /meetings/{id}` (and `POST /users/{id}/meetings`) answer it.
+fn meeting_json(sim: &Sim, m: &Meeting) -> Value {
     let id = &m.id;
-    let pwd = util::stable_alnum("pwd", id, 32);
-    let zak = util::stable_alnum("zak", id, 40);
-    json!({
+    let zak = util::stable_hex("zak", id, 40);
+    let host_id = sim
+        .state
+        .user_by_email(&m.host)
+        .map(|u| u.id)
+        .unwrap_or_default();
+    let mut v = json!({
         "uuid": m.uuid,
         "id": meeting_id_value(id),
-        "host_id": sim.state.tech_user_id(),
-        "host_email": cfg.tech_user,
+        "host_id": host_id,
+        "host_email": m.host,
         "assistant_id": "",
-        "topic": TOPIC,
-        "type": 3,
+        "topic": m.topic,
+        "type": m.kind,
         "status": if m.running { "started" } else { "waiting" },
         "timezone": TIMEZONE,
-        "agenda": "Drop in for a coffee.",
-        "created_at": util::rfc3339(sim.state.created),
+        "agenda": m.agenda,
+        "created_at": format_rfc3339(m.created_at),
         "start_url": format!("https://us02web.zoom.us/s/{id}?zak={zak}"),
-        "join_url": format!("https://us02web.zoom.us/j/{id}?pwd={pwd}"),
+        "join_url": util::join_url(id),
         "password": "coffee",
         "h323_password": "264833",
         "pstn_password": "264833",
-        "encrypted_password": pwd,
+        "encrypted_password": util::stable_hex("pwd", id, 32),
         "pre_schedule": false,
         "creation_source": "open_api",
-        "settings": meeting_settings(),
-    })
+        "settings": settings_json(&m.settings),
+    });
+    // Scheduled meetings (types 2 and 8) have a start time and a duration.
+    if matches!(m.kind, 2 | 8)
+        && let Some(o) = v.as_object_mut()
+    {
+        o.insert("start_time".into(), json!(format_rfc3339(m.start_time)));
+        o.insert("duration".into(), json!(60));
+    }
+    v
 }
 
-fn meeting_settings() -> Value {
+fn settings_json(s: &MeetingSettings) -> Value {
     json!({
         "host_video": false,
         "participant_video": true,
         "cn_meeting": false,
         "in_meeting": false,
-        "join_before_host": true,
-        "jbh_time": 0,
+        "join_before_host": s.join_before_host,
+        "jbh_time": s.jbh_time,
         "mute_upon_entry": true,
         "watermark": false,
         "use_pmi": false,
@@ -428,7 +468,7 @@ fn meeting_settings() -> Value {
         "show_share_button": false,
         "allow_multiple_devices": true,
         "registrants_confirmation_email": true,
-        "waiting_room": true,
+        "waiting_room": s.waiting_room,
         "waiting_room_options": {
             "mode": "custom",
             "who_goes_to_waiting_room": "users_not_in_account",
@@ -463,6 +503,274 @@ fn meeting_settings() -> Value {
 }
 
 // ---------------------------------------------------------------------------
+// PUT /v2/meetings/{meetingId}/status
+
+async fn meeting_status(
+    State(sim): State<Sim>,
+    conn: Conn,
+    headers: HeaderMap,
+    Path(meeting_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let needs = Endpoint::MeetingStatus.scopes();
+    zoom_call(
+        &sim,
+        Endpoint::MeetingStatus,
+        needs,
+        conn,
+        &headers,
+        |sim| update_status(sim, &meeting_id, &body),
+    )
+    .await
+}
+
+fn update_status(sim: &Sim, meeting_id: &str, body: &Bytes) -> Response {
+    let Ok(Value::Object(req)) = serde_json::from_slice::<Value>(body) else {
+        return invalid_field("Request Body should be a valid JSON object.");
+    };
+    match req.get("action").and_then(Value::as_str) {
+        Some("end") => {}
+        // Nothing is ever deleted in the sim, so there is nothing to recover.
+        Some("recover") => return StatusCode::NO_CONTENT.into_response(),
+        _ => return invalid_field("Invalid field: action. It must be \"end\" or \"recover\"."),
+    }
+    match crate::webhook::end(sim, meeting_id) {
+        Ok(ended) => {
+            // Zoom delivers webhooks on its own schedule, not within the API call.
+            let sim = sim.clone();
+            tokio::spawn(async move {
+                if let Some(d) = crate::webhook::deliver_ended(&sim, &ended).await {
+                    sim.state.record_end_webhook(&ended.meeting_id, d);
+                }
+            });
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(SimError::NotRunning(id)) => zoom_error(
+            // The endpoint documents only 3001 for a meeting it cannot end (ZOOM.md:
+            // what Zoom answers for one not running is uncertain).
+            StatusCode::NOT_FOUND,
+            3001,
+            format!("Meeting {id} is not in progress."),
+        ),
+        Err(_) => meeting_not_found(meeting_id),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// GET /v2/users/{userId}
+
+async fn user(
+    State(sim): State<Sim>,
+    conn: Conn,
+    headers: HeaderMap,
+    Path(user_id): Path<String>,
+) -> Response {
+    let needs = Endpoint::User.scopes();
+    zoom_call(&sim, Endpoint::User, needs, conn, &headers, |sim| {
+        let Some(u) = sim.state.user(&user_id) else {
+            return user_not_found(&user_id);
+        };
+        let local = u.email.split('@').next().unwrap_or_default();
+        let cfg = &sim.state.cfg;
+        json_response(
+            StatusCode::OK,
+            json!({
+                "id": u.id,
+                "email": u.email,
+                "first_name": local,
+                "last_name": "",
+                "display_name": local,
+                "type": 2,
+                "role_name": if sim.state.is_tech_user(&u.email) { "Admin" } else { "Member" },
+                "pmi": 3_542_471_135_u64,
+                "use_pmi": false,
+                "timezone": TIMEZONE,
+                "verified": 1,
+                "dept": "",
+                "created_at": format_rfc3339(sim.state.created),
+                "user_created_at": format_rfc3339(sim.state.created),
+                "last_login_time": format_rfc3339(sim.state.created),
+                "language": "en-US",
+                "status": "active",
+                "account_id": cfg.account_id,
+                "login_types": [100],
+                "cluster": "us02",
+            }),
+        )
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------
+// GET and POST /v2/users/{userId}/meetings
+
+async fn list_meetings(
+    State(sim): State<Sim>,
+    conn: Conn,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(user_id): Path<String>,
+) -> Response {
+    let needs = Endpoint::UserMeetings.scopes();
+    zoom_call(&sim, Endpoint::UserMeetings, needs, conn, &headers, |sim| {
+        meetings_page(sim, &user_id, &uri)
+    })
+    .await
+}
+
+fn meetings_page(sim: &Sim, user_id: &str, uri: &Uri) -> Response {
+    let Some(host) = sim.state.user(user_id) else {
+        return user_not_found(user_id);
+    };
+    let q = query_pairs(uri);
+    let live_only = match query_get(&q, "type") {
+        None | Some("scheduled" | "upcoming" | "upcoming_meetings") => false,
+        Some("live") => true,
+        // The sim keeps no history.
+        Some("previous_meetings") => return meetings_list_json(0, 30, "", Vec::new()),
+        Some(other) => return invalid_field(format!("Invalid field: type '{other}'.")),
+    };
+    let size = match page_size(&q) {
+        Ok(n) => n,
+        Err(invalid) => return invalid_field(invalid),
+    };
+    let host_email = host.email.to_ascii_lowercase();
+    let meetings: Vec<Meeting> = sim
+        .state
+        .meetings_of(&host_email)
+        .into_iter()
+        .filter(|m| !live_only || m.running)
+        .collect();
+    let listing = format!("meetings:{host_email}:{live_only}");
+    let Some((page, next)) = paginate(
+        sim,
+        &listing,
+        &meetings,
+        size,
+        query_get(&q, "next_page_token"),
+    ) else {
+        return invalid_field("The next page token is invalid or expired.");
+    };
+    let items = page.iter().map(|m| list_item(sim, m)).collect();
+    meetings_list_json(meetings.len(), size, &next, items)
+}
+
+fn meetings_list_json(total: usize, size: usize, next: &str, items: Vec<Value>) -> Response {
+    json_response(
+        StatusCode::OK,
+        json!({
+            "page_size": size,
+            "total_records": total,
+            "next_page_token": next,
+            "meetings": items,
+        }),
+    )
+}
+
+/// An item of a user's meeting list: the meeting's summary (no `status`, no settings).
+fn list_item(sim: &Sim, m: &Meeting) -> Value {
+    let full = meeting_json(sim, m);
+    let keep = [
+        "uuid",
+        "id",
+        "host_id",
+        "topic",
+        "type",
+        "start_time",
+        "duration",
+        "timezone",
+        "created_at",
+        "join_url",
+        "agenda",
+    ];
+    let item: Map<String, Value> = keep
+        .iter()
+        .filter_map(|k| full.get(*k).map(|v| ((*k).to_owned(), v.clone())))
+        .collect();
+    Value::Object(item)
+}
+
+async fn create_meeting(
+    State(sim): State<Sim>,
+    conn: Conn,
+    headers: HeaderMap,
+    Path(user_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    zoom_call(
+        &sim,
+        Endpoint::UserMeetings,
+        CREATE_MEETING_SCOPES,
+        conn,
+        &headers,
+        |sim| new_meeting(sim, &user_id, &body),
+    )
+    .await
+}
+
+fn new_meeting(sim: &Sim, user_id: &str, body: &Bytes) -> Response {
+    let Some(host) = sim.state.user(user_id) else {
+        return user_not_found(user_id);
+    };
+    let Ok(Value::Object(req)) = serde_json::from_slice::<Value>(body) else {
+        return invalid_field("Request Body should be a valid JSON object.");
+    };
+    match parse_new_meeting(&req) {
+        Ok((kind, topic, agenda, settings)) => {
+            let host = host.email.to_ascii_lowercase();
+            let m = sim
+                .state
+                .create_meeting(&host, kind, &topic, &agenda, settings);
+            json_response(StatusCode::CREATED, meeting_json(sim, &m))
+        }
+        Err(invalid) => invalid_field(invalid),
+    }
+}
+
+/// (type, topic, agenda, settings) of a meeting to create; `Err`: the invalid field.
+fn parse_new_meeting(
+    req: &Map<String, Value>,
+) -> Result<(u8, String, String, MeetingSettings), String> {
+    let kind = match req.get("type").map(Value::as_u64) {
+        None => 2,
+        Some(Some(k @ (1 | 2 | 3 | 8))) => k as u8,
+        Some(_) => return Err("Invalid field: type.".into()),
+    };
+    let text = |key: &str, default: &str, max: usize| match req.get(key) {
+        None => Ok(default.to_owned()),
+        Some(Value::String(s)) if s.chars().count() <= max => Ok(s.clone()),
+        Some(_) => Err(format!("Invalid field: {key}.")),
+    };
+    let topic = text("topic", "Zoom meeting", 200)?;
+    let agenda = text("agenda", "", 2000)?;
+    // Zoom's usual account defaults: the host lets people in, guests wait.
+    let mut settings = MeetingSettings {
+        join_before_host: false,
+        jbh_time: 0,
+        waiting_room: true,
+    };
+    let Some(given) = req.get("settings") else {
+        return Ok((kind, topic, agenda, settings));
+    };
+    let Value::Object(given) = given else {
+        return Err("Invalid field: settings.".into());
+    };
+    let flag = |key: &str, current: bool| match given.get(key) {
+        None => Ok(current),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(format!("Invalid field: settings.{key}.")),
+    };
+    settings.join_before_host = flag("join_before_host", settings.join_before_host)?;
+    settings.waiting_room = flag("waiting_room", settings.waiting_room)?;
+    settings.jbh_time = match given.get("jbh_time").map(Value::as_u64) {
+        None => 0,
+        Some(Some(t @ (0 | 5 | 10 | 15))) => t as u32,
+        Some(_) => return Err("Invalid field: settings.jbh_time.".into()),
+    };
+    Ok((kind, topic, agenda, settings))
+}
+
+// ---------------------------------------------------------------------------
 // GET /v2/metrics/meetings/{meetingId}/participants
 
 async fn dashboard(
@@ -472,7 +780,8 @@ async fn dashboard(
     uri: Uri,
     Path(meeting_id): Path<String>,
 ) -> Response {
-    zoom_call(&sim, Endpoint::Dashboard, conn, &headers, |sim| {
+    let needs = Endpoint::Dashboard.scopes();
+    zoom_call(&sim, Endpoint::Dashboard, needs, conn, &headers, |sim| {
         dashboard_page(sim, &meeting_id, &uri)
     })
     .await
@@ -494,70 +803,34 @@ fn dashboard_page(sim: &Sim, meeting_id: &str, uri: &Uri) -> Response {
         Some("past" | "pastOne") => return meeting_not_live(),
         Some(other) => return invalid_field(format!("Invalid field: type '{other}'.")),
     }
-    let page_size = match query_get(&q, "page_size").map(str::trim) {
-        None | Some("") => DEFAULT_PAGE_SIZE,
-        Some(s) => match s.parse::<usize>() {
-            Ok(0) => DEFAULT_PAGE_SIZE,
-            Ok(n) if n <= MAX_PAGE_SIZE => n,
-            Ok(_) => return invalid_field("Invalid field: page_size. The maximum is 300."),
-            Err(_) => return invalid_field("Invalid field: page_size."),
-        },
+    let size = match page_size(&q) {
+        Ok(n) => n,
+        Err(invalid) => return invalid_field(invalid),
     };
     let Some(m) = sim.state.meeting(meeting_id).filter(|m| m.running) else {
         return meeting_not_live();
     };
-    let offset = match query_get(&q, "next_page_token") {
-        None | Some("") => 0,
-        Some(t) => match decode_page_token(t, &m.id) {
-            Some(o) => o,
-            None => return invalid_field("The next page token is invalid or expired."),
-        },
-    };
+    let listing = format!("dashboard:{}", m.id);
     let total = m.participants.len();
-    let start = offset.min(total);
-    let end = start.saturating_add(page_size).min(total);
-    let next = if end < total {
-        encode_page_token(&m.id, end)
-    } else {
-        String::new()
+    let Some((page, next)) = paginate(
+        sim,
+        &listing,
+        &m.participants,
+        size,
+        query_get(&q, "next_page_token"),
+    ) else {
+        return invalid_field("The next page token is invalid or expired.");
     };
     json_response(
         StatusCode::OK,
         json!({
-            "page_count": total.div_ceil(page_size),
-            "page_size": page_size,
+            "page_count": total.div_ceil(size),
+            "page_size": size,
             "total_records": total,
             "next_page_token": next,
-            "participants": &m.participants[start..end],
+            "participants": page,
         }),
     )
-}
-
-const PAGE_MAC_LEN: usize = 12;
-
-fn encode_page_token(meeting_id: &str, offset: usize) -> String {
-    let expires = util::unix_secs(SystemTime::now()) + PAGE_TOKEN_TTL_SECS;
-    let mut data = format!("{meeting_id}\n{offset}\n{expires}").into_bytes();
-    let mac = util::seed_mac(&data);
-    data.extend_from_slice(&mac[..PAGE_MAC_LEN]);
-    util::b64url(&data)
-}
-
-fn decode_page_token(token: &str, meeting_id: &str) -> Option<usize> {
-    let raw = util::b64url_decode(token)?;
-    let split = raw.len().checked_sub(PAGE_MAC_LEN)?;
-    let (data, mac) = raw.split_at(split);
-    if util::seed_mac(data)[..PAGE_MAC_LEN] != *mac {
-        return None;
-    }
-    let text = std::str::from_utf8(data).ok()?;
-    let mut parts = text.split('\n');
-    let (mid, offset, expires) = (parts.next()?, parts.next()?, parts.next()?);
-    let expires: u64 = expires.parse().ok()?;
-    if mid != meeting_id || util::unix_secs(SystemTime::now()) > expires {
-        return None;
-    }
-    offset.parse().ok()
 }
 
 // ---------------------------------------------------------------------------
@@ -570,20 +843,27 @@ async fn chat(
     Path(user_id): Path<String>,
     body: Bytes,
 ) -> Response {
-    zoom_call(&sim, Endpoint::Chat, conn, &headers, |sim| {
+    let needs = Endpoint::Chat.scopes();
+    zoom_call(&sim, Endpoint::Chat, needs, conn, &headers, |sim| {
         send_chat(sim, &user_id, &body)
     })
     .await
 }
 
+/// A non-empty string field; `Err` (the 300 message) if present but not a string.
+fn opt_text<'a>(req: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>, String> {
+    match req.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.trim())),
+        Some(_) => Err(format!("Invalid field: {key}. It must be a string.")),
+    }
+}
+
 fn send_chat(sim: &Sim, user_id: &str, body: &Bytes) -> Response {
     let st = &sim.state;
     if !st.is_tech_user(user_id) {
-        return zoom_error(
-            StatusCode::NOT_FOUND,
-            1001,
-            format!("User does not exist: {user_id}."),
-        );
+        return user_not_found(user_id);
     }
     let Ok(Value::Object(req)) = serde_json::from_slice::<Value>(body) else {
         return invalid_field("Request Body should be a valid JSON object.");
@@ -598,51 +878,68 @@ fn send_chat(sim: &Sim, user_id: &str, body: &Bytes) -> Response {
     if message.chars().count() > MAX_MESSAGE_CHARS {
         return invalid_field("Invalid field: message. The maximum length is 1024 characters.");
     }
-    let to_contact = match req.get("to_contact") {
-        Some(Value::String(c)) if !c.trim().is_empty() => c.trim(),
-        Some(Value::String(_)) | None => {
-            if let Some(Value::String(channel)) = req.get("to_channel") {
-                return zoom_error(
-                    StatusCode::NOT_FOUND,
-                    4130,
-                    format!("Channel does not exist: {channel}."),
-                );
-            }
-            return invalid_field("Invalid field: to_contact. It is required.");
+    let (to_contact, to_channel) =
+        match (opt_text(&req, "to_contact"), opt_text(&req, "to_channel")) {
+            (Err(invalid), _) | (_, Err(invalid)) => return invalid_field(invalid),
+            (Ok(c), Ok(ch)) => (c, ch),
+        };
+    match (to_contact, to_channel) {
+        (None, None) => invalid_field("Invalid field: to_contact. It is required."),
+        (Some(_), Some(_)) => {
+            invalid_field("Invalid field: to_contact and to_channel cannot both be set.")
         }
-        Some(_) => return invalid_field("Invalid field: to_contact. It must be a string."),
-    };
-    match st.recipient(to_contact) {
-        Recipient::Unknown => zoom_error(
+        (None, Some(channel)) if !st.channel_exists(channel) => zoom_error(
             StatusCode::NOT_FOUND,
-            1001,
-            format!("User does not exist: {to_contact}."),
+            4130,
+            format!("Channel does not exist: {channel}."),
         ),
-        Recipient::NotContact => {
-            zoom_error(StatusCode::BAD_REQUEST, 5301, "Message sending failed.")
-        }
-        Recipient::Contact => {
-            let id = util::uuid_v4();
-            if st.echo() {
-                println!("[zoom-sim] chat to {to_contact}: {message}");
+        (Some(contact), None) => match st.recipient(contact) {
+            Recipient::Unknown => user_not_found(contact),
+            Recipient::NotContact => {
+                zoom_error(StatusCode::BAD_REQUEST, 5301, "Message sending failed.")
             }
-            st.record_message(SentMessage {
-                user_id: user_id.to_owned(),
-                to_contact: to_contact.to_owned(),
-                message: message.clone(),
-                id: id.clone(),
-            });
-            st.stats.count_delivered();
-            json_response(StatusCode::CREATED, json!({"id": id}))
-        }
+            Recipient::Contact => deliver(sim, user_id, contact, "", message),
+        },
+        (None, Some(channel)) => deliver(sim, user_id, "", channel, message),
     }
+}
+
+fn deliver(
+    sim: &Sim,
+    user_id: &str,
+    to_contact: &str,
+    to_channel: &str,
+    message: &str,
+) -> Response {
+    let st = &sim.state;
+    if !st.take_chat_send() {
+        return rate_limit_response(Endpoint::Chat, Some("1"));
+    }
+    let id = util::uuid_v4();
+    if st.echo() {
+        let to = if to_channel.is_empty() {
+            to_contact.to_owned()
+        } else {
+            format!("channel {to_channel}")
+        };
+        println!("[zoom-sim] chat to {to}: {message}");
+    }
+    st.record_message(SentMessage {
+        user_id: user_id.to_owned(),
+        to_contact: to_contact.to_owned(),
+        to_channel: to_channel.to_owned(),
+        message: message.to_owned(),
+        id: id.clone(),
+    });
+    st.stats.count_delivered();
+    json_response(StatusCode::CREATED, json!({"id": id}))
 }
 
 // ---------------------------------------------------------------------------
 // fallback
 
 async fn not_found(State(sim): State<Sim>, headers: HeaderMap, uri: Uri) -> Response {
-    if uri.path().starts_with("/v2/") && !authorized(&sim, &headers) {
+    if uri.path().starts_with("/v2/") && token_scopes(&sim, &headers).is_none() {
         sim.state.stats.count_unauthorized();
         return invalid_token();
     }
@@ -651,250 +948,4 @@ async fn not_found(State(sim): State<Sim>, headers: HeaderMap, uri: Uri) -> Resp
         404,
         format!("zoom-sim: no such endpoint: {}", uri.path()),
     )
-}
-
-// ---------------------------------------------------------------------------
-// admin
-
-async fn admin_health() -> Response {
-    ok()
-}
-
-async fn admin_stats(State(sim): State<Sim>) -> Response {
-    json_response(StatusCode::OK, json!(sim.stats()))
-}
-
-async fn admin_stats_reset(State(sim): State<Sim>) -> Response {
-    sim.reset_stats();
-    ok()
-}
-
-async fn admin_messages(State(sim): State<Sim>) -> Response {
-    json_response(StatusCode::OK, json!(sim.messages()))
-}
-
-async fn admin_messages_clear(State(sim): State<Sim>) -> Response {
-    sim.clear_messages();
-    ok()
-}
-
-#[derive(Deserialize)]
-struct FaultBody {
-    endpoint: Endpoint,
-    #[serde(default)]
-    fault: Option<Fault>,
-    #[serde(default)]
-    sticky: bool,
-    /// Push the fault this many times (non-sticky only). Default 1.
-    #[serde(default)]
-    count: Option<u32>,
-}
-
-async fn admin_fault(State(sim): State<Sim>, body: Bytes) -> Response {
-    let req: FaultBody = match parse_admin(&body) {
-        Ok(r) => r,
-        Err(bad) => return bad.into_response(),
-    };
-    if let Some(Fault::Status { status, .. }) = &req.fault
-        && StatusCode::from_u16(*status).is_err()
-    {
-        return admin_error(StatusCode::BAD_REQUEST, format!("invalid status {status}"));
-    }
-    match (req.sticky, req.fault) {
-        (true, fault) => sim.set_sticky_fault(req.endpoint, fault),
-        (false, Some(fault)) => {
-            for _ in 0..req.count.unwrap_or(1) {
-                sim.push_fault(req.endpoint, fault.clone());
-            }
-        }
-        (false, None) => {
-            return admin_error(
-                StatusCode::BAD_REQUEST,
-                "\"fault\" is required unless \"sticky\" is true (null clears the sticky fault)",
-            );
-        }
-    }
-    ok()
-}
-
-#[derive(Deserialize)]
-struct ClearBody {
-    #[serde(default)]
-    endpoint: Option<Endpoint>,
-}
-
-async fn admin_fault_clear(State(sim): State<Sim>, body: Bytes) -> Response {
-    match parse_admin::<ClearBody>(&body) {
-        Ok(req) => {
-            sim.clear_faults(req.endpoint);
-            ok()
-        }
-        Err(bad) => bad.into_response(),
-    }
-}
-
-async fn admin_revoke(State(sim): State<Sim>) -> Response {
-    sim.revoke_tokens();
-    ok()
-}
-
-#[derive(Deserialize)]
-struct TtlBody {
-    secs: u64,
-}
-
-async fn admin_token_ttl(State(sim): State<Sim>, body: Bytes) -> Response {
-    match parse_admin::<TtlBody>(&body) {
-        Ok(req) => {
-            sim.set_token_ttl(req.secs);
-            ok()
-        }
-        Err(bad) => bad.into_response(),
-    }
-}
-
-#[derive(Deserialize)]
-struct LatencyBody {
-    ms: u64,
-}
-
-async fn admin_latency(State(sim): State<Sim>, body: Bytes) -> Response {
-    match parse_admin::<LatencyBody>(&body) {
-        Ok(req) => {
-            sim.set_latency(Duration::from_millis(req.ms));
-            ok()
-        }
-        Err(bad) => bad.into_response(),
-    }
-}
-
-async fn admin_participants_get(
-    State(sim): State<Sim>,
-    Path(meeting_id): Path<String>,
-) -> Response {
-    json_response(StatusCode::OK, json!(sim.participants(&meeting_id)))
-}
-
-async fn admin_participants_put(
-    State(sim): State<Sim>,
-    Path(meeting_id): Path<String>,
-    body: Bytes,
-) -> Response {
-    match serde_json::from_slice::<Vec<Value>>(&body) {
-        Ok(entries) => {
-            sim.set_participants(&meeting_id, entries);
-            ok()
-        }
-        Err(e) => admin_error(
-            StatusCode::BAD_REQUEST,
-            format!("body must be a JSON array of participant entries: {e}"),
-        ),
-    }
-}
-
-#[derive(Deserialize)]
-struct RunningBody {
-    running: bool,
-}
-
-async fn admin_running(
-    State(sim): State<Sim>,
-    Path(meeting_id): Path<String>,
-    body: Bytes,
-) -> Response {
-    match parse_admin::<RunningBody>(&body) {
-        Ok(req) => {
-            sim.set_meeting_running(&meeting_id, req.running);
-            ok()
-        }
-        Err(bad) => bad.into_response(),
-    }
-}
-
-#[derive(Deserialize)]
-struct UserBody {
-    email: String,
-    #[serde(default)]
-    is_contact: bool,
-}
-
-async fn admin_users(State(sim): State<Sim>, body: Bytes) -> Response {
-    match parse_admin::<UserBody>(&body) {
-        Ok(req) => {
-            sim.add_user(&req.email, req.is_contact);
-            ok()
-        }
-        Err(bad) => bad.into_response(),
-    }
-}
-
-async fn admin_join(State(sim): State<Sim>, body: Bytes) -> Response {
-    let spec: JoinSpec = match parse_admin(&body) {
-        Ok(s) => s,
-        Err(bad) => return bad.into_response(),
-    };
-    if spec.name.trim().is_empty() {
-        return admin_error(StatusCode::BAD_REQUEST, "\"name\" is required");
-    }
-    json_response(StatusCode::OK, json!(sim.join(spec).await))
-}
-
-async fn admin_leave(State(sim): State<Sim>, body: Bytes) -> Response {
-    let spec: LeaveSpec = match parse_admin(&body) {
-        Ok(s) => s,
-        Err(bad) => return bad.into_response(),
-    };
-    if spec.name.is_none() && spec.email.is_none() {
-        return admin_error(StatusCode::BAD_REQUEST, "\"name\" or \"email\" is required");
-    }
-    match sim.leave(spec).await {
-        Some(event) => json_response(StatusCode::OK, json!(event)),
-        None => admin_error(
-            StatusCode::NOT_FOUND,
-            "no participant in the meeting matches",
-        ),
-    }
-}
-
-#[derive(Deserialize)]
-struct WebhookTargetBody {
-    #[serde(default)]
-    url: Option<String>,
-    #[serde(default)]
-    secret: Option<String>,
-}
-
-async fn admin_webhook_target(State(sim): State<Sim>, body: Bytes) -> Response {
-    match parse_admin::<WebhookTargetBody>(&body) {
-        Ok(req) => {
-            sim.set_webhook_target(req.url, req.secret);
-            ok()
-        }
-        Err(bad) => bad.into_response(),
-    }
-}
-
-#[derive(Deserialize)]
-struct WebhookSendBody {
-    event: String,
-    #[serde(default)]
-    object: Value,
-}
-
-async fn admin_webhook_send(State(sim): State<Sim>, body: Bytes) -> Response {
-    let req: WebhookSendBody = match parse_admin(&body) {
-        Ok(r) => r,
-        Err(bad) => return bad.into_response(),
-    };
-    match sim.deliver_webhook(&req.event, req.object).await {
-        Some(delivery) => json_response(StatusCode::OK, json!(delivery)),
-        None => admin_error(StatusCode::CONFLICT, "no webhook target configured"),
-    }
-}
-
-async fn admin_webhook_validate(State(sim): State<Sim>) -> Response {
-    match sim.validate_webhook_endpoint().await {
-        Ok(()) => ok(),
-        Err(e) => json_response(StatusCode::OK, json!({"ok": false, "error": e})),
-    }
 }

@@ -391,7 +391,8 @@ async fn join_and_leave_deliver_signed_webhooks() {
             email: Some("erin@example.com".into()),
             ..JoinSpec::default()
         })
-        .await;
+        .await
+        .expect("the default room");
     assert_eq!(ev.participant["participant_uuid"], erin_uuid.as_str());
     let left = h
         .sim

@@ -1,6 +1,5 @@
 //! Drives a spawned simulator over real HTTP.
 
-use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use reqwest::{Client, StatusCode};
@@ -76,13 +75,30 @@ fn dashboard_url(h: &SimHandle, id: &str, query: &str) -> String {
     )
 }
 
+/// People in the room, by the library's one rule.
 fn live_count(entries: &[Value]) -> usize {
-    entries
-        .iter()
-        .filter(|e| e["status"] == "in_meeting" && e.get("leave_time").is_none())
-        .map(|e| e["participant_uuid"].as_str().unwrap_or("").to_owned())
-        .collect::<HashSet<_>>()
-        .len()
+    let entries: Vec<kitchen::participants::Participant> =
+        serde_json::from_value(Value::from(entries.to_vec())).expect("dashboard entries");
+    kitchen::participants::headcount(&entries).count
+}
+
+#[test]
+fn demo_account_is_the_one_kitchen_testing_uses() {
+    use kitchen::testing as t;
+    assert_eq!(
+        (
+            t::DEMO_ACCOUNT_ID,
+            t::DEMO_CLIENT_ID,
+            t::DEMO_CLIENT_SECRET,
+            t::DEMO_MEETING_ID
+        ),
+        (
+            DEMO_ACCOUNT_ID,
+            DEMO_CLIENT_ID,
+            DEMO_CLIENT_SECRET,
+            DEMO_MEETING_ID
+        )
+    );
 }
 
 #[tokio::test]
@@ -101,12 +117,7 @@ async fn issues_tokens_and_rejects_bad_credentials() {
     assert_eq!(v["token_type"], "bearer");
     assert_eq!(v["expires_in"], 3599);
     assert_eq!(v["api_url"], "https://api.zoom.us");
-    assert!(
-        v["scope"]
-            .as_str()
-            .unwrap()
-            .contains("dashboard_meetings:read:admin")
-    );
+    assert_eq!(v["scope"], zoom_sim::DEMO_SCOPES.join(" "));
     let first = v["access_token"].as_str().unwrap().to_owned();
     assert!(first.len() > 40);
 
