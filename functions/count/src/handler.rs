@@ -7,7 +7,7 @@
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
-use kitchen::app::Kitchen;
+use kitchen::app::AppState;
 use kitchen::cache::Cached;
 use kitchen::deadline::Deadline;
 use kitchen::http::{ApiError, json_response, respond, text_response};
@@ -83,7 +83,7 @@ impl Snapshot {
 }
 
 pub struct Count {
-    pub app: Kitchen,
+    pub app: AppState,
     settings: Settings,
     source: CountSource,
     dashboard: Cached<Arc<Snapshot>>,
@@ -110,14 +110,13 @@ impl Count {
         };
         let (table, auto) = match config.source {
             SourceConfig::Dashboard => {
-                let app = Kitchen::from_config(config.common).await?;
+                let app = AppState::from_config(config.common).await?;
                 return Ok(Self::new_with(app, settings, CountSource::Dashboard));
             }
             SourceConfig::Presence { table } => (table, false),
             SourceConfig::Auto { table } => (table, true),
         };
-        let (app, sdk) =
-            Kitchen::with_aws(config.common, kitchen::deadline::FALLBACK_BUDGET).await?;
+        let (app, sdk) = AppState::with_aws(config.common, kitchen::app::DEFAULT_DEADLINE).await?;
         let store = PresenceStore::new(&sdk, table);
         let source = if auto {
             CountSource::Auto(store)
@@ -127,7 +126,7 @@ impl Count {
         Ok(Self::new_with(app, settings, source))
     }
 
-    pub fn new_with(app: Kitchen, settings: Settings, source: CountSource) -> Self {
+    pub fn new_with(app: AppState, settings: Settings, source: CountSource) -> Self {
         Self {
             app,
             settings,

@@ -1,7 +1,7 @@
 //! `POST /join-meeting` (and the legacy `/join-meetings`): send the device's owner
 //! the kitchen's join link as a Zoom Team Chat message from the tech user.
 
-use kitchen::app::Kitchen;
+use kitchen::app::AppState;
 use kitchen::cache::Cached;
 use kitchen::config::{CommonConfig, ConfigError, DEFAULT_MESSAGE_TEMPLATE, Env};
 use kitchen::http::{ApiError, json_response, respond};
@@ -60,7 +60,7 @@ impl InviteConfig {
 }
 
 pub struct Invite {
-    pub kitchen: Kitchen,
+    pub app: AppState,
     pub tech_user: String,
     pub template: String,
     /// Configured, or fetched from Zoom once per container.
@@ -69,24 +69,24 @@ pub struct Invite {
 
 impl Invite {
     pub async fn new(config: InviteConfig) -> Result<Self, Error> {
-        let kitchen = Kitchen::from_config(config.common).await?;
-        Ok(Self::with_kitchen(
-            kitchen,
+        let app = AppState::from_config(config.common).await?;
+        Ok(Self::with_app(
+            app,
             config.tech_user,
             config.template,
             config.join_url,
         ))
     }
 
-    pub fn with_kitchen(
-        kitchen: Kitchen,
+    pub fn with_app(
+        app: AppState,
         tech_user: String,
         template: String,
         join_url: Option<String>,
     ) -> Self {
         let cell = join_url.map_or_else(Cached::default, Cached::with_value);
         Self {
-            kitchen,
+            app,
             tech_user,
             template,
             join_url: cell,
@@ -109,7 +109,7 @@ async fn invite(state: &Invite, req: &Request) -> Result<Response<Body>, ApiErro
     if req.method() != Method::POST {
         return Err(ApiError::method_not_allowed("POST"));
     }
-    let k = &state.kitchen;
+    let k = &state.app;
     let deadline = k.deadline_for(req);
     let device = k.authorize(req.headers(), &deadline).await?;
     let email = email_from_body(content_type(req.headers())?, req.body().as_ref())?;
@@ -195,7 +195,7 @@ mod tests {
 
     async fn setup() -> (SimHandle, Invite) {
         let sim = Sim::demo().spawn().await;
-        let state = Invite::with_kitchen(
+        let state = Invite::with_app(
             kitchen(&sim),
             DEMO_TECH_USER.into(),
             DEFAULT_MESSAGE_TEMPLATE.into(),
@@ -273,7 +273,7 @@ mod tests {
     #[tokio::test]
     async fn configured_join_url_and_template_skip_the_meeting_lookup() {
         let sim = Sim::demo().spawn().await;
-        let state = Invite::with_kitchen(
+        let state = Invite::with_app(
             kitchen(&sim),
             DEMO_TECH_USER.into(),
             "Coffee? {join_url}".into(),
@@ -393,16 +393,16 @@ mod tests {
         );
     }
 
-    /// An invite whose Kitchen is built from `config` (the simulator's, adjusted).
+    /// An invite whose state is built from `config` (the simulator's, adjusted).
     fn invite_with(config: CommonConfig, tech_user: &str) -> Invite {
-        let k = Kitchen::new(
+        let k = AppState::new(
             config,
             None,
             kitchen::testing::fast_timeouts(),
             std::time::Duration::from_secs(2),
         )
         .unwrap();
-        Invite::with_kitchen(k, tech_user.into(), DEFAULT_MESSAGE_TEMPLATE.into(), None)
+        Invite::with_app(k, tech_user.into(), DEFAULT_MESSAGE_TEMPLATE.into(), None)
     }
 
     fn demo_config(sim: &SimHandle, creds: kitchen::credentials::Credentials) -> CommonConfig {
@@ -416,7 +416,7 @@ mod tests {
     #[tokio::test]
     async fn every_upstream_failure_has_its_status_and_code() {
         let sim = Sim::demo().spawn().await;
-        let state = Invite::with_kitchen(
+        let state = Invite::with_app(
             kitchen(&sim),
             DEMO_TECH_USER.into(),
             DEFAULT_MESSAGE_TEMPLATE.into(),

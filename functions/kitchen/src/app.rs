@@ -1,4 +1,5 @@
-//! State every function builds once per container and borrows into each call.
+//! [`AppState`]: what every function builds once per container and borrows
+//! into each call (configuration, credentials, the Zoom client).
 
 use std::future::Future;
 use std::time::Duration;
@@ -14,23 +15,33 @@ use crate::device_auth::{AuthFailure, authenticate};
 use crate::http::ApiError;
 use crate::zoom::{Timeouts, ZoomClient, ZoomError};
 
-/// Everything Zoom-related a call may need: ends well inside the 10 s Lambda timeout.
-pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(8);
+/// The budget of a request whose Lambda context gives no deadline:
+/// [`crate::deadline::FALLBACK_BUDGET`].
+pub const DEFAULT_DEADLINE: Duration = crate::deadline::FALLBACK_BUDGET;
 
-pub struct Kitchen {
+/// The state every function shares, built once per container.
+pub struct AppState {
     pub config: CommonConfig,
+    /// Reads the secret once per container; [`AppState::credentials_within`]
+    /// reads it under a request's deadline.
     pub credentials: CredentialStore,
     pub zoom: ZoomClient,
-    /// Upper bound for all Zoom work of one request (token, retries, pages).
-    pub deadline: Duration,
+    /// A request's budget when its Lambda context gives no deadline (tests,
+    /// a local run), and the budget of [`AppState::within_deadline`].
+    pub fallback_budget: Duration,
 }
 
-impl Kitchen {
+/// The state's first name, kept while the crates that use it move to
+/// [`AppState`] (the webhook, reconcile, page and notify functions); remove it
+/// when nothing names it.
+pub type Kitchen = AppState;
+
+impl AppState {
     pub fn new(
         config: CommonConfig,
         sdk: Option<&aws_config::SdkConfig>,
         timeouts: Timeouts,
-        deadline: Duration,
+        fallback_budget: Duration,
     ) -> Result<Self, String> {
         let credentials = CredentialStore::new(config.credentials.clone(), sdk);
         let zoom = ZoomClient::new(&config.zoom, timeouts)?;
@@ -43,7 +54,7 @@ impl Kitchen {
             config,
             credentials,
             zoom,
-            deadline,
+            fallback_budget,
         })
     }
 
@@ -66,18 +77,14 @@ impl Kitchen {
         deadline: Duration,
     ) -> Result<(Self, aws_config::SdkConfig), String> {
         let sdk = crate::aws_config().await;
-        let kitchen = Self::new(config, Some(&sdk), Timeouts::default(), deadline)?;
-        Ok((kitchen, sdk))
-    }
-
-    pub async fn credentials(&self) -> Result<std::sync::Arc<Credentials>, ApiError> {
-        self.credentials.get().await.map_err(|e| ApiError::from(&e))
+        let state = Self::new(config, Some(&sdk), Timeouts::default(), deadline)?;
+        Ok((state, sdk))
     }
 
     /// This request's deadline: the Lambda context's, less a margin; without a
-    /// context (tests, a local run) `self.deadline` from now.
+    /// context (tests, a local run) `self.fallback_budget` from now.
     pub fn deadline_for(&self, req: &Request) -> Deadline {
-        Deadline::from_context(req.lambda_context_ref(), self.deadline)
+        Deadline::from_context(req.lambda_context_ref(), self.fallback_budget)
     }
 
     /// The credentials, read under the request's deadline (the first read of a
@@ -121,13 +128,14 @@ impl Kitchen {
         }
     }
 
-    /// Runs Zoom work under a fresh budget of `self.deadline` (reconcile and the
-    /// webhook; the HTTP device functions use [`Self::deadline_for`]).
+    /// Runs Zoom work under a fresh `self.fallback_budget` (for work that has
+    /// no request deadline; HTTP handlers use [`Self::deadline_for`]).
     pub async fn within_deadline<T>(
         &self,
         work: impl Future<Output = Result<T, ZoomError>>,
     ) -> Result<T, ZoomError> {
-        tokio::time::timeout(self.deadline, work)
+        Deadline::after(self.fallback_budget)
+            .run(work)
             .await
             .unwrap_or(Err(ZoomError::Timeout))
     }

@@ -43,6 +43,5 @@ mod tests {
         let s = Secret::new("hunter2");
         assert!(!format!("{s:?}").contains("hunter2"));
         assert!(!format!("{s}").contains("hunter2"));
-        assert_eq!(s.expose(), "hunter2");
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use lambda_http::Request;
 use serde_json::{Value, json};
 
-use crate::app::Kitchen;
+use crate::app::AppState;
 use crate::config::{CommonConfig, ZoomEndpoints};
 use crate::credentials::{CredentialSource, Credentials};
 use crate::device_auth::DeviceKeys;
@@ -77,10 +77,10 @@ pub fn fast_timeouts() -> Timeouts {
     }
 }
 
-/// A Kitchen on the simulator at base URL `sim` with inline credentials and device auth on.
-pub fn kitchen(sim: impl AsRef<str>) -> Kitchen {
+/// The shared state on the simulator at base URL `sim` with inline credentials and device auth on.
+pub fn kitchen(sim: impl AsRef<str>) -> AppState {
     let config = common_config(sim, CredentialSource::Inline(Arc::new(credentials())));
-    Kitchen::new(config, None, fast_timeouts(), Duration::from_secs(2)).expect("kitchen")
+    AppState::new(config, None, fast_timeouts(), Duration::from_secs(2)).expect("state")
 }
 
 /// moto's URL, started by `make test` (infra/test.sh). Missing means the test
@@ -131,7 +131,6 @@ pub struct Event {
     method: String,
     path: String,
     headers: serde_json::Map<String, Value>,
-    cookies: Vec<String>,
     body: Option<String>,
     base64: bool,
     query: String,
@@ -142,7 +141,6 @@ pub fn event(method: &str, path: &str) -> Event {
         method: method.into(),
         path: path.into(),
         headers: Default::default(),
-        cookies: vec![],
         body: None,
         base64: false,
         query: String::new(),
@@ -190,7 +188,6 @@ impl Event {
             "routeKey": format!("ANY {}", self.path),
             "rawPath": self.path,
             "rawQueryString": self.query,
-            "cookies": self.cookies,
             "headers": self.headers,
             "requestContext": {
                 "accountId": "123456789012",

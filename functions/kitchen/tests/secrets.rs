@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use kitchen::app::Kitchen;
+use kitchen::app::AppState;
 use kitchen::credentials::CredentialSource;
 use kitchen::deadline::Deadline;
 use kitchen::testing::{
@@ -12,7 +12,7 @@ use kitchen::testing::{
 use lambda_http::http::HeaderMap;
 use zoom_sim::Sim;
 
-async fn kitchen_reading(secret_id: &str, endpoint: &str) -> (Kitchen, zoom_sim::SimHandle) {
+async fn app_reading(secret_id: &str, endpoint: &str) -> (AppState, zoom_sim::SimHandle) {
     let sim = Sim::demo().spawn().await;
     let sdk = sdk_config(endpoint).await;
     let config = common_config(
@@ -22,7 +22,7 @@ async fn kitchen_reading(secret_id: &str, endpoint: &str) -> (Kitchen, zoom_sim:
         },
     );
     (
-        Kitchen::new(config, Some(&sdk), fast_timeouts(), Duration::from_secs(2)).unwrap(),
+        AppState::new(config, Some(&sdk), fast_timeouts(), Duration::from_secs(2)).unwrap(),
         sim,
     )
 }
@@ -42,7 +42,7 @@ async fn read_once_per_container() {
     let moto = moto_endpoint();
     let name = unique("kitchen");
     put_secret(&sdk_config(&moto).await, &name, &secret_json()).await;
-    let (k, _sim) = kitchen_reading(&name, &moto).await;
+    let (k, _sim) = app_reading(&name, &moto).await;
     for _ in 0..5 {
         assert_eq!(
             k.authorize(&bearer(kitchen::testing::DEVICE_KEY), &soon())
@@ -69,7 +69,7 @@ async fn outage_gives_503_then_recovers() {
     put_secret(&sdk_config(&moto).await, &name, &secret_json()).await;
     let proxy = Outage::in_front_of(&moto).await;
     proxy.set_up(false);
-    let (k, _sim) = kitchen_reading(&name, &proxy.url).await;
+    let (k, _sim) = app_reading(&name, &proxy.url).await;
     let e = k
         .authorize(&bearer(kitchen::testing::DEVICE_KEY), &soon())
         .await
@@ -91,7 +91,7 @@ async fn outage_gives_503_then_recovers() {
 
 #[tokio::test]
 async fn missing_secret_is_503() {
-    let (k, _sim) = kitchen_reading(&unique("absent"), &moto_endpoint()).await;
+    let (k, _sim) = app_reading(&unique("absent"), &moto_endpoint()).await;
     let e = k.credentials_within(&soon()).await.unwrap_err();
     assert_eq!(
         (e.status.as_u16(), e.code),
@@ -106,7 +106,7 @@ async fn malformed_secret_is_503_without_echoing_values() {
     let name = unique("kitchen");
     let value = r#"{"account_id":"acct","client_id":"cid","client_secret":"s3cr3t-value-xyz","device_keys":{"desk":"short"}}"#;
     put_secret(&sdk_config(&moto).await, &name, value).await;
-    let (k, _sim) = kitchen_reading(&name, &moto).await;
+    let (k, _sim) = app_reading(&name, &moto).await;
     let e = k.credentials_within(&soon()).await.unwrap_err();
     assert_eq!((e.status.as_u16(), e.code), (503, "credentials_malformed"));
     let response = String::from_utf8(e.into_response().body().to_vec()).unwrap();

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use count::handler::{Count, CountSource, STALE_HEADER, Settings, handle};
-use kitchen::app::Kitchen;
+use kitchen::app::AppState;
 use kitchen::testing::{DEVICE_KEY, Event, event, kitchen};
 use zoom_sim::{Sim, SimHandle};
 
@@ -12,7 +12,7 @@ pub const SECOND: Duration = Duration::from_secs(1);
 
 /// A dashboard-only count.
 pub fn dashboard_count(
-    app: Kitchen,
+    app: AppState,
     cache_for: Duration,
     stale_for: Duration,
     show_names: bool,
