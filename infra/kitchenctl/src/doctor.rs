@@ -186,13 +186,13 @@ pub async fn run(settings: &Settings) -> Result<Report, CtlError> {
     let mut text = String::new();
     for c in &checks {
         text.push_str(&format!(
-            "{} {:<34} {}\n",
+            "{} {:<42} {}\n",
             if c.ok { "ok  " } else { "FAIL" },
             c.name,
             c.detail
         ));
         if let Some(fix) = &c.fix {
-            text.push_str(&format!("     {:<34} fix: {fix}\n", ""));
+            text.push_str(&format!("     {:<42} fix: {fix}\n", ""));
         }
     }
     let failed = checks.iter().filter(|c| !c.ok).count();

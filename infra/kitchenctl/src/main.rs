@@ -25,7 +25,25 @@ use settings::Settings;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            let help = matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion);
+            if !help && std::env::args().any(|a| a == "--json") {
+                let rendered = e.render().to_string();
+                let message = rendered
+                    .lines()
+                    .take_while(|l| !l.is_empty() && !l.starts_with("Usage:"))
+                    .map(str::trim)
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let message = message.trim_start_matches("error: ").to_owned();
+                return outcome::print(Err(CtlError::usage("usage", message)), true);
+            }
+            e.exit()
+        }
+    };
     let as_json = cli.global.json;
     let result = run(cli).await;
     outcome::print(result, as_json)

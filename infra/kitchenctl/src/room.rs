@@ -185,14 +185,17 @@ pub async fn status(settings: &Settings) -> Result<Report, CtlError> {
             ),
             (_, None) => "STALE (no webhook yet)".to_owned(),
         };
+        let activity = match &presence {
+            Some(_) => format!(
+                "last webhook {}, last reconcile {}",
+                ago(last_webhook, now),
+                ago(last_reconcile, now)
+            ),
+            None => "presence not used".to_owned(),
+        };
         text.push_str(&format!(
-            "{:<12} {:>3} people  from {:<9}  {}; last webhook {}, last reconcile {}\n",
-            room.name,
-            count,
-            from,
-            staleness,
-            ago(last_webhook, now),
-            ago(last_reconcile, now)
+            "{:<12} {:>3} people  from {:<9}  {staleness}; {activity}\n",
+            room.name, count, from
         ));
         rows.push(json!({
             "room": room.name,

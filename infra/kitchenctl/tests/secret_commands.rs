@@ -509,6 +509,14 @@ async fn error_paths_have_a_message_and_an_exit_status() {
     // Usage errors are clap's, exit 2.
     let run = ctl(&aws_env(&moto), &["device", "frobnicate"]).await;
     assert_eq!(run.status, 2, "{run:?}");
+    assert!(run.stderr.contains("frobnicate"), "{run:?}");
+    let run = ctl(&aws_env(&moto), &["device", "add", "--json"]).await;
+    assert_eq!(run.status, 2, "{run:?}");
+    assert_eq!(run.json()["error"], "usage");
+    assert!(
+        run.json()["message"].as_str().unwrap().contains("<NAME>"),
+        "{run:?}"
+    );
 }
 
 #[tokio::test]
@@ -583,4 +591,25 @@ async fn stack_outputs_and_parameters_replace_the_variables() {
     .await;
     assert_eq!(missing.status, 2, "{missing:?}");
     assert_eq!(missing.json()["error"], "stack_not_found");
+}
+
+#[tokio::test]
+async fn revoke_asks_on_a_terminal_unless_yes() {
+    let moto = moto_endpoint();
+    let (id, env) = seeded().await;
+    // "n" (or anything but y/yes): nothing changes.
+    let no = ctl_on_terminal(&env, &["device", "revoke", "desk-a"], "n\n").await;
+    assert_eq!(no.status, 1, "{no:?}");
+    assert!(no.stdout.contains("Revoke device \"desk-a\"?"), "{no:?}");
+    assert!(no.stdout.contains("nothing was revoked"), "{no:?}");
+    assert_eq!(secret_text(&moto, &id).await, SEED);
+    // "y": revoked.
+    let yes = ctl_on_terminal(&env, &["device", "revoke", "desk-a"], "y\n").await;
+    assert_eq!(yes.status, 0, "{yes:?}");
+    assert!(!secret_text(&moto, &id).await.contains("desk-a"));
+    // --yes: no question even on a terminal.
+    let forced = ctl_on_terminal(&env, &["viewer", "revoke", "ann", "--yes"], "").await;
+    assert_eq!(forced.status, 0, "{forced:?}");
+    assert!(!forced.stdout.contains('?'), "{forced:?}");
+    assert!(!secret_text(&moto, &id).await.contains("\"ann\""));
 }

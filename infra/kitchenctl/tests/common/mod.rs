@@ -181,3 +181,38 @@ impl Interloper {
         Self { url, fired }
     }
 }
+
+/// Runs `kitchenctl args` on a pseudo-terminal (util-linux `script`), typing `input`.
+pub async fn ctl_on_terminal(env: &[(String, String)], args: &[&str], input: &str) -> Run {
+    use tokio::io::AsyncWriteExt;
+    let mut line = String::from(env!("CARGO_BIN_EXE_kitchenctl"));
+    for a in args {
+        assert!(
+            a.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.@".contains(&b)),
+            "{a}"
+        );
+        line.push(' ');
+        line.push_str(a);
+    }
+    let mut child = tokio::process::Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", "/nonexistent")
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` runs the binary on a terminal");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(input.as_bytes()).await.expect("type");
+    drop(stdin);
+    let out = child.wait_with_output().await.expect("script");
+    Run {
+        status: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
