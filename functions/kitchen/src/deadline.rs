@@ -35,10 +35,14 @@ impl Deadline {
     }
 
     /// For any invocation (`LambdaEvent::context` in non-HTTP functions). A
-    /// missing context or a zero deadline (`cargo lambda watch`, tests) means
+    /// missing context or a deadline that is no wall-clock time (tests send 0,
+    /// `cargo lambda watch` 1.9 always sends 600000, i.e. 1970) means
     /// `fallback` from now.
     pub fn from_context(ctx: Option<&Context>, fallback: Duration) -> Self {
-        match ctx.map(|c| c.deadline).filter(|ms| *ms > 0) {
+        match ctx
+            .map(|c| c.deadline)
+            .filter(|ms| *ms >= PLAUSIBLE_DEADLINE_MS)
+        {
             Some(ms) => Self::at_unix_millis(ms, SystemTime::now()),
             None => Self::after(fallback),
         }
@@ -72,6 +76,9 @@ impl Deadline {
             .map_err(|_| Expired)
     }
 }
+
+/// 2001-09-09 in ms since the epoch: earlier "deadlines" are placeholders.
+const PLAUSIBLE_DEADLINE_MS: u64 = 1_000_000_000_000;
 
 /// Lambda allows at most 15 minutes; anything longer is a misread clock, and
 /// capping keeps `Instant + Duration` from overflowing.
@@ -131,7 +138,12 @@ mod tests {
 
     #[tokio::test]
     async fn without_a_context_the_fallback_applies() {
-        for req in [request_with_deadline(None), request_with_deadline(Some(0))] {
+        for req in [
+            request_with_deadline(None),
+            request_with_deadline(Some(0)),
+            // What `cargo lambda watch` sends (make dev, the end-to-end run).
+            request_with_deadline(Some(600_000)),
+        ] {
             let left = Deadline::for_request(&req).remaining();
             assert!(
                 left <= FALLBACK_BUDGET && left > FALLBACK_BUDGET - Duration::from_secs(1),
