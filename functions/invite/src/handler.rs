@@ -4,9 +4,11 @@
 use kitchen::app::AppState;
 use kitchen::cache::Cached;
 use kitchen::config::{CommonConfig, ConfigError, DEFAULT_MESSAGE_TEMPLATE, Env};
+use kitchen::deadline::Deadline;
 use kitchen::http::{ApiError, json_response, respond};
 use kitchen::lambda_http::http::{Method, StatusCode};
 use kitchen::lambda_http::{Body, Error, Request, Response};
+use kitchen::metrics::{self, Metric};
 use kitchen::request::{content_type, email_from_body};
 use kitchen::zoom::{ZoomError, codes};
 use serde::Serialize;
@@ -109,11 +111,26 @@ async fn invite(state: &Invite, req: &Request) -> Result<Response<Body>, ApiErro
     if req.method() != Method::POST {
         return Err(ApiError::method_not_allowed("POST"));
     }
+    let deadline = state.app.deadline_for(req);
+    let device = state.app.authorize(req.headers(), &deadline).await?;
+    // From here on every answer is an invite sent or refused.
+    let outcome = send(state, req, &deadline, device.as_deref()).await;
+    metrics::incr(match outcome {
+        Ok(_) => Metric::InviteSent,
+        Err(_) => Metric::InviteRefused,
+    });
+    outcome
+}
+
+async fn send(
+    state: &Invite,
+    req: &Request,
+    deadline: &Deadline,
+    device: Option<&str>,
+) -> Result<Response<Body>, ApiError> {
     let k = &state.app;
-    let deadline = k.deadline_for(req);
-    let device = k.authorize(req.headers(), &deadline).await?;
     let email = email_from_body(content_type(req.headers())?, req.body().as_ref())?;
-    let creds = k.credentials_within(&deadline).await?;
+    let creds = k.credentials_within(deadline).await?;
     let message_id = deadline
         .run(async {
             let join_url = state
@@ -128,7 +145,7 @@ async fn invite(state: &Invite, req: &Request) -> Result<Response<Body>, ApiErro
         .await
         .unwrap_or(Err(ZoomError::Timeout))
         .map_err(|e| map_zoom_error(&e, &email, &state.tech_user))?;
-    tracing::info!(device = device.as_deref().unwrap_or("-"), recipient = %email, message_id = %message_id, "join link sent");
+    tracing::info!(device = device.unwrap_or("-"), recipient = %email, message_id = %message_id, "join link sent");
     Ok(json_response(
         StatusCode::OK,
         &Sent {

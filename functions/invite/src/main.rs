@@ -1,13 +1,11 @@
+use invite::handler::{Invite, InviteConfig, handle};
 use kitchen::config::Env;
 use kitchen::lambda_http::{Error, run, service_fn, tracing};
-
-mod handler;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    let config =
-        handler::InviteConfig::from_env(&Env::process()).inspect_err(|e| tracing::error!("{e}"))?;
-    let state = handler::Invite::new(config).await?;
-    run(service_fn(|req| handler::handle(&state, req))).await
+    let config = InviteConfig::from_env(&Env::process()).inspect_err(|e| tracing::error!("{e}"))?;
+    let state = Invite::new(config).await?;
+    run(service_fn(|req| handle(&state, req))).await
 }

@@ -1,49 +1,84 @@
 //! Who is in the kitchen according to Zoom's webhooks, kept in DynamoDB (the
-//! presence table of template.yaml: `pk` S, `sk` S, TTL on `expires_at`).
+//! presence table of template.yaml: `pk` S, `sk` S, TTL on `expires_at`), and
+//! repaired by reconcile from Zoom's live dashboard.
 //!
 //! One partition per room, `pk = room#<meeting_id>`:
-//! * `sk = meta`: `started_at`, `ended_at`, `last_event_at`, `verified_at` (ms)
-//!   and `expires_at` (s, 30 days after the last write);
+//! * `sk = meta`: `started_at`, `ended_at`, `last_event_at` (webhooks only),
+//!   `verified_at` and `verified_people` (reconcile's last dashboard snapshot:
+//!   its time and the person keys present in it), `expires_at` (s, 30 days
+//!   after the last write);
 //! * `sk = session#<session_key>`, one row per device/join: `person`, `name`,
 //!   `state` (`in` | `out` | `waiting`), `at` and `event_ts` (ms), `expires_at`
-//!   (s, 24 h after `at`).
+//!   (s, 24 h after `at`, pushed forward by reconcile while the person is in).
 //!
-//! Every change is ONE conditional UpdateItem that only lands when it is newer
-//! than what is stored: `at`, then Zoom's `event_ts` to break ties within one
-//! second (Zoom's times have second precision). So a duplicate counts once, a
-//! `left` overtaken by its older `joined` stays left, and an old retry never
-//! overwrites a newer state. A failed condition is an expected outcome, not an
-//! error. Meta times only ever rise, by the same kind of condition.
+//! **One precision.** Every stored time (`at`, the meta times) is a whole second
+//! in ms, as Zoom's event times are; `event_ts` (Zoom's emission time, ms)
+//! breaks ties within one second. Reconcile writes `event_ts = 0`, so a webhook
+//! in the same second always beats it.
+//!
+//! **Webhooks** ([`PresenceStore::apply`]): [`plan`] decides without I/O what an
+//! event changes; the change is ONE conditional UpdateItem that only lands when
+//! newer than what is stored (`at`, then `event_ts`). So a duplicate counts
+//! once, a `left` overtaken by its older `joined` stays left, and an old retry
+//! never overwrites a newer state. A failed condition is an expected outcome,
+//! not an error. Meta times only ever rise, by the same kind of condition.
+//!
+//! **Reconcile** ([`PresenceStore::repair`]) changes a person's state only when
+//! its dashboard snapshot and the previous one agree, and never a row a webhook
+//! wrote after the previous snapshot (or within [`REPAIR_GRACE_MS`]); it
+//! refreshes the expiry of everyone both Zoom and the table see present.
 //!
 //! Counted: sessions `in`, newer than the last `meeting.ended`, not expired,
 //! grouped into people by [`crate::people`] (two devices are one person).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::SystemTime;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use crate::config::{CommonConfig, ConfigError, Env};
 use crate::participants::{Participant, present_people};
 use crate::people::{People, Person, Sighting, group};
 use crate::time::unix_millis;
 use crate::webhook::{Change, WebhookEvent};
 
-/// Session rows expire this long after their `at`.
+/// Session rows expire this long after their `at` (or reconcile's last sighting).
 pub const SESSION_TTL_SECS: u64 = 24 * 3600;
 /// The room's meta row expires this long after its last write.
 pub const META_TTL_SECS: u64 = 30 * 24 * 3600;
-/// [`PresenceStore::repair`] leaves sessions alone that changed this recently:
-/// Zoom's dashboard lags behind its webhooks, and a fresh webhook is the better witness.
+/// Zoom's dashboard lags behind its webhooks: [`PresenceStore::repair`] leaves
+/// rows alone that a webhook wrote this recently, whatever the snapshots say.
 pub const REPAIR_GRACE_MS: u64 = 120_000;
 
 const META_SK: &str = "meta";
 const SESSION_PREFIX: &str = "session#";
 /// 1 MB per page: far more rows than one room has in a day.
 const MAX_PAGES: usize = 100;
-/// Lands only when newer: by `at`, then by `event_ts`.
+/// A webhook's write lands only when newer: by `at`, then by `event_ts`.
 const IF_NEWER: &str = "attribute_not_exists(#at) OR #at < :at OR (#at = :at AND #ts < :ts)";
+/// A repair lands only on a row no webhook wrote after the cutoff: older than
+/// the cutoff, or written by reconcile itself (`event_ts = 0`); and only forward.
+const IF_REPAIRABLE: &str =
+    "attribute_not_exists(#at) OR (#at < :at AND (#at <= :cutoff OR #ts = :zero))";
+
+/// The configuration the webhook and reconcile share.
+#[derive(Debug)]
+pub struct PresenceConfig {
+    pub common: CommonConfig,
+    /// `KITCHEN_PRESENCE_TABLE`: the DynamoDB presence table.
+    pub table: String,
+}
+
+impl PresenceConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            common: CommonConfig::from_env(env)?,
+            table: env.required("KITCHEN_PRESENCE_TABLE")?,
+        })
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionState {
@@ -91,9 +126,27 @@ pub struct SessionRow {
     pub name: Option<String>,
     pub state: SessionState,
     pub at_ms: u64,
+    /// Zoom's emission time; 0 when reconcile wrote the row.
     pub event_ts: u64,
+    /// When DynamoDB may delete the row (s).
+    pub expires_at_s: u64,
     /// Part of the count: `in`, newer than the last meeting end, not expired.
     pub counted: bool,
+}
+
+impl SessionRow {
+    /// Written by a webhook after `cutoff_ms`: reconcile leaves it alone.
+    fn webhook_after(&self, cutoff_ms: u64) -> bool {
+        self.event_ts != 0 && self.at_ms > cutoff_ms
+    }
+}
+
+/// Reconcile's last look at Zoom's dashboard.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Verified {
+    pub at_ms: u64,
+    /// Person keys present in that snapshot.
+    pub people: BTreeSet<String>,
 }
 
 /// The room as the presence table sees it.
@@ -103,14 +156,17 @@ pub struct RoomPresence {
     pub count: usize,
     /// One display name per person counted, sorted.
     pub names: Vec<String>,
-    /// The newest of `last_event_at` and `verified_at`: how fresh this view is.
-    pub last_activity_ms: Option<u64>,
+    /// The newest webhook event (only webhooks write it): whether the webhooks
+    /// are alive. Reconcile's runs do not move it.
     pub last_event_at_ms: Option<u64>,
+    /// Reconcile's last snapshot time.
     pub verified_at_ms: Option<u64>,
     pub started_at_ms: Option<u64>,
     pub ended_at_ms: Option<u64>,
     /// Every unexpired session row, counted or not, by session key.
     pub sessions: Vec<SessionRow>,
+    /// Reconcile's last snapshot, when there was one.
+    pub verified: Option<Verified>,
 }
 
 /// What [`PresenceStore::apply`] did with an event.
@@ -129,6 +185,8 @@ pub enum Applied {
 pub struct Repair {
     pub added: Vec<String>,
     pub removed: Vec<String>,
+    /// Sessions whose expiry was pushed forward (present in Zoom and the table).
+    pub refreshed: usize,
     /// People counted after the repair.
     pub count: usize,
 }
@@ -167,14 +225,88 @@ impl StoreError {
     }
 }
 
+/// A meta time a webhook raises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetaTime {
+    Started,
+    Ended,
+}
+
+impl MetaTime {
+    fn attr(self) -> &'static str {
+        match self {
+            Self::Started => "started_at",
+            Self::Ended => "ended_at",
+        }
+    }
+}
+
 /// One session write: the state of one device/join at one moment.
-struct SessionWrite<'a> {
-    session_key: &'a str,
-    person: &'a str,
-    name: Option<&'a str>,
-    state: SessionState,
-    at_ms: u64,
-    event_ts: u64,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionWrite {
+    pub session_key: String,
+    pub person: String,
+    pub name: Option<String>,
+    pub state: SessionState,
+    pub at_ms: u64,
+    pub event_ts: u64,
+}
+
+/// What one verified event changes in the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Write {
+    Meta { time: MetaTime, at_ms: u64 },
+    Session(SessionWrite),
+}
+
+impl Write {
+    fn at_ms(&self) -> u64 {
+        match self {
+            Self::Meta { at_ms, .. } => *at_ms,
+            Self::Session(w) => w.at_ms,
+        }
+    }
+}
+
+/// What `event` changes, decided without I/O; `None` when it carries no
+/// presence fact (see [`Applied::NotTracked`]).
+pub fn plan(event: &WebhookEvent) -> Option<Write> {
+    match event {
+        WebhookEvent::MeetingStarted { at_ms, .. } => Some(Write::Meta {
+            time: MetaTime::Started,
+            at_ms: *at_ms,
+        }),
+        WebhookEvent::MeetingEnded { at_ms, .. } => Some(Write::Meta {
+            time: MetaTime::Ended,
+            at_ms: *at_ms,
+        }),
+        WebhookEvent::Participant {
+            change,
+            person_key,
+            session_key,
+            name,
+            at_ms,
+            event_ts,
+            ..
+        } => Some(Write::Session(SessionWrite {
+            session_key: session_key.clone(),
+            person: person_key.clone(),
+            name: name.clone(),
+            state: SessionState::after(*change)?,
+            at_ms: *at_ms,
+            event_ts: *event_ts,
+        })),
+        WebhookEvent::UrlValidation { .. } | WebhookEvent::Ignored { .. } => None,
+    }
+}
+
+/// Which condition a session write carries.
+#[derive(Debug, Clone, Copy)]
+enum Guard {
+    /// A webhook: lands when newer.
+    IfNewer,
+    /// Reconcile: lands on rows no webhook wrote after `cutoff_ms`.
+    Repair { cutoff_ms: u64 },
 }
 
 #[derive(Debug, Clone)]
@@ -191,10 +323,6 @@ impl PresenceStore {
         }
     }
 
-    pub fn table(&self) -> &str {
-        &self.table
-    }
-
     /// Records a verified event for `meeting_id` (the caller checks it is the
     /// kitchen's). Safe to call with duplicates and in any order.
     pub async fn apply(
@@ -202,43 +330,17 @@ impl PresenceStore {
         meeting_id: &str,
         event: &WebhookEvent,
     ) -> Result<Applied, StoreError> {
+        let Some(write) = plan(event) else {
+            return Ok(Applied::NotTracked);
+        };
         let pk = room_pk(meeting_id);
-        let (stored, at_ms) = match event {
-            WebhookEvent::MeetingStarted { at_ms, .. } => {
-                (self.raise_meta(&pk, "started_at", *at_ms).await?, *at_ms)
-            }
-            WebhookEvent::MeetingEnded { at_ms, .. } => {
-                (self.raise_meta(&pk, "ended_at", *at_ms).await?, *at_ms)
-            }
-            WebhookEvent::Participant {
-                change,
-                person_key,
-                session_key,
-                name,
-                at_ms,
-                event_ts,
-                ..
-            } => {
-                let Some(state) = SessionState::after(*change) else {
-                    return Ok(Applied::NotTracked);
-                };
-                let write = SessionWrite {
-                    session_key,
-                    person: person_key,
-                    name: name.as_deref(),
-                    state,
-                    at_ms: *at_ms,
-                    event_ts: *event_ts,
-                };
-                (self.write_session(&pk, &write).await?, *at_ms)
-            }
-            WebhookEvent::UrlValidation { .. } | WebhookEvent::Ignored { .. } => {
-                return Ok(Applied::NotTracked);
-            }
+        let stored = match &write {
+            Write::Meta { time, at_ms } => self.raise_meta(&pk, time.attr(), *at_ms).await?,
+            Write::Session(w) => self.write_session(&pk, w, Guard::IfNewer).await?,
         };
         // Also for duplicates: the bump only ever rises, so a retry after a
         // failed bump converges.
-        self.raise_meta(&pk, "last_event_at", at_ms).await?;
+        self.raise_meta(&pk, "last_event_at", write.at_ms()).await?;
         Ok(if stored {
             Applied::Stored
         } else {
@@ -252,14 +354,16 @@ impl PresenceStore {
             .await
     }
 
-    /// Brings the table in line with Zoom's live dashboard `live` (taken at
-    /// `now_ms`, best the moment the fetch started): people counted here but not
-    /// live in Zoom get their sessions marked `out`; people live in Zoom but not
-    /// counted here get an `in` session per live entry (session key
-    /// `participant_uuid`). Both at `now_ms` through the same conditional write,
-    /// so a newer webhook always wins. Sessions that changed within
-    /// [`REPAIR_GRACE_MS`] are left alone, as are additions within that time of a
-    /// `meeting.ended`. Finally sets `verified_at`.
+    /// Brings the table in line with Zoom's live dashboard `live`, taken at
+    /// `now_ms` (best the moment the fetch started), and records this snapshot
+    /// for the next run. A person's state changes only when this snapshot and
+    /// the previous one agree: counted here but absent from both → their
+    /// sessions are marked `out`; present in both but not counted here → an
+    /// `in` session per live entry. No row that a webhook wrote after the
+    /// previous snapshot, or within [`REPAIR_GRACE_MS`], is touched (checked by
+    /// the write's condition, so a webhook landing meanwhile also wins), nor
+    /// are people added when the meeting ended after that. Sessions present in
+    /// both Zoom and the table get their expiry pushed forward.
     pub async fn repair(
         &self,
         meeting_id: &str,
@@ -267,8 +371,8 @@ impl PresenceStore {
         now_ms: u64,
     ) -> Result<Repair, StoreError> {
         let pk = room_pk(meeting_id);
+        let now_ms = whole_second(now_ms);
         let room = self.load(&pk, now_ms).await?;
-        let recent = |at_ms: u64| at_ms.saturating_add(REPAIR_GRACE_MS) > now_ms;
 
         // Zoom's view. An entry without identity cannot be tracked by key.
         let live_people = present_people(live);
@@ -286,80 +390,223 @@ impl PresenceStore {
         for s in room.sessions.iter().filter(|s| s.counted) {
             counted.entry(s.person.as_str()).or_default().push(s);
         }
+
+        let refreshed = self
+            .refresh_expiry(&pk, &counted, &live_people, now_ms)
+            .await?;
+        let mut repair = Repair {
+            refreshed,
+            count: room.count,
+            ..Repair::default()
+        };
+        if let Some(previous) = &room.verified {
+            let cutoff_ms = previous.at_ms.min(now_ms.saturating_sub(REPAIR_GRACE_MS));
+            let agreed = Agreed {
+                absent: counted
+                    .keys()
+                    .copied()
+                    .filter(|p| !live_people.contains_key(p) && !previous.people.contains(*p))
+                    .collect(),
+                present: live_people
+                    .keys()
+                    .copied()
+                    .filter(|p| previous.people.contains(*p))
+                    .collect(),
+            };
+            self.remove_absent(
+                &pk,
+                &counted,
+                &agreed,
+                &live_sessions,
+                now_ms,
+                cutoff_ms,
+                &mut repair,
+            )
+            .await?;
+            if room.ended_at_ms.is_none_or(|end| end <= cutoff_ms) {
+                self.add_present(
+                    &pk,
+                    &room,
+                    &counted,
+                    &agreed,
+                    &live_people,
+                    now_ms,
+                    cutoff_ms,
+                    &mut repair,
+                )
+                .await?;
+            }
+        }
+        self.record_snapshot(&pk, now_ms, live_people.keys().copied())
+            .await?;
+        repair.added.sort();
+        repair.removed.sort();
+        repair.count = (repair.count + repair.added.len()).saturating_sub(repair.removed.len());
+        Ok(repair)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn remove_absent(
+        &self,
+        pk: &str,
+        counted: &BTreeMap<&str, Vec<&SessionRow>>,
+        agreed: &Agreed<'_>,
+        live_sessions: &HashSet<&str>,
+        now_ms: u64,
+        cutoff_ms: u64,
+        repair: &mut Repair,
+    ) -> Result<(), StoreError> {
+        for person in &agreed.absent {
+            let sessions = counted.get(person).map(Vec::as_slice).unwrap_or_default();
+            let mut still_in = false;
+            for s in sessions {
+                // Live under another identity, or a webhook newer than the snapshots: keep.
+                if live_sessions.contains(s.session_key.as_str()) || s.webhook_after(cutoff_ms) {
+                    still_in = true;
+                    continue;
+                }
+                let out = SessionWrite {
+                    session_key: s.session_key.clone(),
+                    person: s.person.clone(),
+                    name: None,
+                    state: SessionState::Out,
+                    at_ms: now_ms,
+                    event_ts: 0,
+                };
+                // A failed condition means a webhook landed meanwhile: trust it.
+                still_in |= !self
+                    .write_session(pk, &out, Guard::Repair { cutoff_ms })
+                    .await?;
+            }
+            if !still_in {
+                repair.removed.push(name_of(sessions));
+            }
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn add_present(
+        &self,
+        pk: &str,
+        room: &RoomPresence,
+        counted: &BTreeMap<&str, Vec<&SessionRow>>,
+        agreed: &Agreed<'_>,
+        live_people: &BTreeMap<&str, &Person>,
+        now_ms: u64,
+        cutoff_ms: u64,
+        repair: &mut Repair,
+    ) -> Result<(), StoreError> {
         let counted_sessions: HashSet<&str> = counted
             .values()
             .flatten()
             .map(|s| s.session_key.as_str())
             .collect();
-
-        let mut removed = Vec::new();
-        for (person, sessions) in &counted {
-            if live_people.contains_key(*person) {
+        for person in &agreed.present {
+            let Some(live) = live_people.get(person) else {
                 continue;
-            }
-            let mut still_in = false;
-            for s in sessions {
-                // Live under another identity, or too fresh to judge: keep.
-                if live_sessions.contains(s.session_key.as_str()) || recent(s.at_ms) {
-                    still_in = true;
-                    continue;
-                }
-                let out = SessionWrite {
-                    session_key: &s.session_key,
-                    person: &s.person,
-                    name: None,
-                    state: SessionState::Out,
-                    at_ms: now_ms,
-                    event_ts: now_ms,
-                };
-                // A failed condition means a newer event landed meanwhile: trust it.
-                still_in |= !self.write_session(&pk, &out).await?;
-            }
-            if !still_in {
-                removed.push(people_of(sessions.iter().copied()).names().concat());
-            }
-        }
-
-        let mut added = Vec::new();
-        let just_ended = room.ended_at_ms.is_some_and(recent);
-        for (person, live) in &live_people {
+            };
             let known = counted.contains_key(person)
                 || live
                     .sessions
                     .iter()
                     .any(|s| counted_sessions.contains(s.as_str()));
-            let seen_recently = room.sessions.iter().any(|s| {
-                (s.person == *person || live.sessions.contains(&s.session_key)) && recent(s.at_ms)
+            // A webhook newer than the snapshots said otherwise (left, waiting): it wins.
+            let overruled = room.sessions.iter().any(|s| {
+                (s.person == *person || live.sessions.contains(&s.session_key))
+                    && s.webhook_after(cutoff_ms)
             });
-            if known || seen_recently || just_ended {
+            if known || overruled {
                 continue;
             }
             let mut wrote = false;
             for session in &live.sessions {
                 let write = SessionWrite {
-                    session_key: session,
-                    person,
-                    name: Some(&live.name),
+                    session_key: session.clone(),
+                    person: (*person).to_owned(),
+                    name: Some(live.name.clone()),
                     state: SessionState::In,
                     at_ms: now_ms,
-                    event_ts: now_ms,
+                    event_ts: 0,
                 };
-                wrote |= self.write_session(&pk, &write).await?;
+                wrote |= self
+                    .write_session(pk, &write, Guard::Repair { cutoff_ms })
+                    .await?;
             }
             if wrote {
-                added.push(live.name.clone());
+                repair.added.push(live.name.clone());
             }
         }
+        Ok(())
+    }
 
-        self.raise_meta(&pk, "verified_at", now_ms).await?;
-        added.sort();
-        removed.sort();
-        let count = (room.count + added.len()).saturating_sub(removed.len());
-        Ok(Repair {
-            added,
-            removed,
-            count,
-        })
+    /// Pushes the expiry of sessions present in Zoom and counted here a full
+    /// [`SESSION_TTL_SECS`] ahead once less than half of it is left, so a
+    /// person in the room for days never expires. Changes no state.
+    async fn refresh_expiry(
+        &self,
+        pk: &str,
+        counted: &BTreeMap<&str, Vec<&SessionRow>>,
+        live_people: &BTreeMap<&str, &Person>,
+        now_ms: u64,
+    ) -> Result<usize, StoreError> {
+        let now_s = now_ms / 1000;
+        let mut refreshed = 0;
+        for (person, sessions) in counted {
+            if !live_people.contains_key(person) {
+                continue;
+            }
+            for s in sessions
+                .iter()
+                .filter(|s| s.expires_at_s < now_s + SESSION_TTL_SECS / 2)
+            {
+                let result = self
+                    .client
+                    .update_item()
+                    .table_name(&self.table)
+                    .key("pk", attr_s(pk))
+                    .key("sk", attr_s(format!("{SESSION_PREFIX}{}", s.session_key)))
+                    .update_expression("SET #exp = :exp")
+                    .condition_expression("attribute_exists(#at) AND #exp < :exp")
+                    .expression_attribute_names("#exp", "expires_at")
+                    .expression_attribute_names("#at", "at")
+                    .expression_attribute_values(":exp", attr_n(now_s + SESSION_TTL_SECS))
+                    .send()
+                    .await;
+                if conditional(result)? {
+                    refreshed += 1;
+                }
+            }
+        }
+        Ok(refreshed)
+    }
+
+    /// Stores this run's snapshot (time and people present) for the next run;
+    /// only forward, so an overtaken run cannot replace a newer snapshot.
+    async fn record_snapshot<'a>(
+        &self,
+        pk: &str,
+        at_ms: u64,
+        people: impl Iterator<Item = &'a str>,
+    ) -> Result<(), StoreError> {
+        let people: Vec<AttributeValue> = people.map(attr_s).collect();
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", attr_s(pk))
+            .key("sk", attr_s(META_SK))
+            .update_expression("SET #v = :v, #vp = :vp, #exp = :exp")
+            .condition_expression("attribute_not_exists(#v) OR #v < :v")
+            .expression_attribute_names("#v", "verified_at")
+            .expression_attribute_names("#vp", "verified_people")
+            .expression_attribute_names("#exp", "expires_at")
+            .expression_attribute_values(":v", attr_n(at_ms))
+            .expression_attribute_values(":vp", AttributeValue::L(people))
+            .expression_attribute_values(":exp", attr_n(at_ms / 1000 + META_TTL_SECS))
+            .send()
+            .await;
+        conditional(result).map(drop)
     }
 
     /// Creates the table with the template's key schema (tests and local runs).
@@ -395,7 +642,12 @@ impl PresenceStore {
         Ok(())
     }
 
-    async fn write_session(&self, pk: &str, w: &SessionWrite<'_>) -> Result<bool, StoreError> {
+    async fn write_session(
+        &self,
+        pk: &str,
+        w: &SessionWrite,
+        guard: Guard,
+    ) -> Result<bool, StoreError> {
         let mut set = vec![
             "#person = :person",
             "#state = :state",
@@ -407,24 +659,30 @@ impl PresenceStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", s(pk))
-            .key("sk", s(format!("{SESSION_PREFIX}{}", w.session_key)))
-            .condition_expression(IF_NEWER)
+            .key("pk", attr_s(pk))
+            .key("sk", attr_s(format!("{SESSION_PREFIX}{}", w.session_key)))
             .expression_attribute_names("#person", "person")
             .expression_attribute_names("#state", "state")
             .expression_attribute_names("#at", "at")
             .expression_attribute_names("#ts", "event_ts")
             .expression_attribute_names("#exp", "expires_at")
-            .expression_attribute_values(":person", s(w.person))
-            .expression_attribute_values(":state", s(w.state.as_str()))
-            .expression_attribute_values(":at", n(w.at_ms))
-            .expression_attribute_values(":ts", n(w.event_ts))
-            .expression_attribute_values(":exp", n(w.at_ms / 1000 + SESSION_TTL_SECS));
-        if let Some(name) = w.name {
+            .expression_attribute_values(":person", attr_s(&w.person))
+            .expression_attribute_values(":state", attr_s(w.state.as_str()))
+            .expression_attribute_values(":at", attr_n(w.at_ms))
+            .expression_attribute_values(":ts", attr_n(w.event_ts))
+            .expression_attribute_values(":exp", attr_n(w.at_ms / 1000 + SESSION_TTL_SECS));
+        req = match guard {
+            Guard::IfNewer => req.condition_expression(IF_NEWER),
+            Guard::Repair { cutoff_ms } => req
+                .condition_expression(IF_REPAIRABLE)
+                .expression_attribute_values(":cutoff", attr_n(cutoff_ms))
+                .expression_attribute_values(":zero", attr_n(0)),
+        };
+        if let Some(name) = &w.name {
             set.push("#name = :name");
             req = req
                 .expression_attribute_names("#name", "name")
-                .expression_attribute_values(":name", s(name));
+                .expression_attribute_values(":name", attr_s(name));
         }
         conditional(
             req.update_expression(format!("SET {}", set.join(", ")))
@@ -445,14 +703,14 @@ impl PresenceStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", s(pk))
-            .key("sk", s(META_SK))
+            .key("pk", attr_s(pk))
+            .key("sk", attr_s(META_SK))
             .update_expression("SET #v = :v, #exp = :exp")
             .condition_expression("attribute_not_exists(#v) OR #v < :v")
             .expression_attribute_names("#v", attr)
             .expression_attribute_names("#exp", "expires_at")
-            .expression_attribute_values(":v", n(value_ms))
-            .expression_attribute_values(":exp", n(now_s + META_TTL_SECS))
+            .expression_attribute_values(":v", attr_n(value_ms))
+            .expression_attribute_values(":exp", attr_n(now_s + META_TTL_SECS))
             .send()
             .await;
         conditional(result)
@@ -468,7 +726,7 @@ impl PresenceStore {
                 .table_name(&self.table)
                 .key_condition_expression("#pk = :pk")
                 .expression_attribute_names("#pk", "pk")
-                .expression_attribute_values(":pk", s(pk))
+                .expression_attribute_values(":pk", attr_s(pk))
                 .consistent_read(true)
                 .set_exclusive_start_key(start.take())
                 .send()
@@ -486,17 +744,30 @@ impl PresenceStore {
     }
 }
 
+/// The people both snapshots agree on, by person key.
+struct Agreed<'a> {
+    /// Counted here, absent from this snapshot and the previous one.
+    absent: Vec<&'a str>,
+    /// Present in this snapshot and the previous one.
+    present: Vec<&'a str>,
+}
+
 type Item = HashMap<String, AttributeValue>;
 
 fn room_pk(meeting_id: &str) -> String {
     format!("room#{meeting_id}")
 }
 
-fn s(v: impl Into<String>) -> AttributeValue {
+/// The table's one precision: whole seconds, in ms.
+fn whole_second(ms: u64) -> u64 {
+    ms / 1000 * 1000
+}
+
+fn attr_s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
-fn n(v: u64) -> AttributeValue {
+fn attr_n(v: u64) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
@@ -542,6 +813,14 @@ fn people_of<'a>(rows: impl IntoIterator<Item = &'a SessionRow>) -> People {
     }))
 }
 
+/// The display name of one person's rows.
+fn name_of(rows: &[&SessionRow]) -> String {
+    people_of(rows.iter().copied())
+        .iter()
+        .next()
+        .map_or_else(|| crate::people::GUEST.to_owned(), |p| p.name.clone())
+}
+
 fn assemble(items: &[Item], now_ms: u64) -> RoomPresence {
     let now_s = now_ms / 1000;
     let meta = items.iter().find(|i| text(i, "sk") == Some(META_SK));
@@ -555,7 +834,8 @@ fn assemble(items: &[Item], now_ms: u64) -> RoomPresence {
             continue;
         };
         // DynamoDB deletes expired rows lazily (within days): skip them here.
-        if number(item, "expires_at").is_some_and(|exp| exp <= now_s) {
+        let expires_at_s = number(item, "expires_at").unwrap_or(u64::MAX);
+        if expires_at_s <= now_s {
             continue;
         }
         let (Some(person), Some(state), Some(at_ms)) = (
@@ -573,6 +853,7 @@ fn assemble(items: &[Item], now_ms: u64) -> RoomPresence {
             state,
             at_ms,
             event_ts: number(item, "event_ts").unwrap_or(at_ms),
+            expires_at_s,
             counted: state == SessionState::In && ended_at_ms.is_none_or(|end| at_ms > end),
         });
     }
@@ -583,16 +864,25 @@ fn assemble(items: &[Item], now_ms: u64) -> RoomPresence {
         );
     }
     let people = people_of(sessions.iter().filter(|r| r.counted));
-    let (last_event_at_ms, verified_at_ms) = (meta_time("last_event_at"), meta_time("verified_at"));
+    let verified_at_ms = meta_time("verified_at");
+    let verified = verified_at_ms.map(|at_ms| Verified {
+        at_ms,
+        people: match meta.and_then(|m| m.get("verified_people")) {
+            Some(AttributeValue::L(list)) => {
+                list.iter().filter_map(|v| v.as_s().ok().cloned()).collect()
+            }
+            _ => BTreeSet::new(),
+        },
+    });
     RoomPresence {
         count: people.count(),
         names: people.names(),
-        last_activity_ms: last_event_at_ms.max(verified_at_ms),
-        last_event_at_ms,
+        last_event_at_ms: meta_time("last_event_at"),
         verified_at_ms,
         started_at_ms: meta_time("started_at"),
         ended_at_ms,
         sessions,
+        verified,
     }
 }
 
@@ -602,13 +892,13 @@ mod tests {
 
     fn row(sk: &str, person: &str, state: &str, at: u64) -> Item {
         HashMap::from([
-            ("pk".into(), s("room#1")),
-            ("sk".into(), s(sk)),
-            ("person".into(), s(person)),
-            ("name".into(), s(person.to_uppercase())),
-            ("state".into(), s(state)),
-            ("at".into(), n(at)),
-            ("expires_at".into(), n(at / 1000 + SESSION_TTL_SECS)),
+            ("pk".into(), attr_s("room#1")),
+            ("sk".into(), attr_s(sk)),
+            ("person".into(), attr_s(person)),
+            ("name".into(), attr_s(person.to_uppercase())),
+            ("state".into(), attr_s(state)),
+            ("at".into(), attr_n(at)),
+            ("expires_at".into(), attr_n(at / 1000 + SESSION_TTL_SECS)),
         ])
     }
 
@@ -616,10 +906,14 @@ mod tests {
     fn counts_people_not_sessions_and_respects_the_end_and_expiry() {
         let now = 10 * 86_400_000;
         let meta = HashMap::from([
-            ("sk".into(), s("meta")),
-            ("ended_at".into(), n(now - 60_000)),
-            ("last_event_at".into(), n(now - 1_000)),
-            ("verified_at".into(), n(now - 5_000)),
+            ("sk".into(), attr_s("meta")),
+            ("ended_at".into(), attr_n(now - 60_000)),
+            ("last_event_at".into(), attr_n(now - 1_000)),
+            ("verified_at".into(), attr_n(now - 5_000)),
+            (
+                "verified_people".into(),
+                AttributeValue::L(vec![attr_s("alice")]),
+            ),
         ]);
         let items = vec![
             meta,
@@ -629,12 +923,20 @@ mod tests {
             row("session#c1", "carol", "waiting", now - 10_000),
             row("session#d1", "dave", "in", now - 2 * 86_400_000),
             row("session#e1", "eve", "out", now - 10_000),
-            HashMap::from([("sk".into(), s("session#broken"))]),
+            HashMap::from([("sk".into(), attr_s("session#broken"))]),
         ];
         let room = assemble(&items, now);
         assert_eq!(room.count, 1);
         assert_eq!(room.names, vec!["ALICE".to_owned()]);
-        assert_eq!(room.last_activity_ms, Some(now - 1_000));
+        assert_eq!(
+            (room.last_event_at_ms, room.verified_at_ms),
+            (Some(now - 1_000), Some(now - 5_000)),
+            "webhook and reconcile activity apart"
+        );
+        assert_eq!(
+            room.verified.unwrap().people,
+            BTreeSet::from(["alice".to_owned()])
+        );
         assert_eq!(
             room.sessions.len(),
             5,
@@ -651,14 +953,86 @@ mod tests {
         );
     }
 
+    fn participant(change: Change) -> WebhookEvent {
+        WebhookEvent::Participant {
+            meeting_id: "1".into(),
+            change,
+            person_key: "email:a@b.c".into(),
+            session_key: "P-1".into(),
+            name: Some("Ann".into()),
+            at_ms: 5_000,
+            event_ts: 5_123,
+        }
+    }
+
     #[test]
-    fn waiting_room_exits_say_nothing_about_presence() {
-        assert_eq!(SessionState::after(Change::Joined), Some(SessionState::In));
+    fn plan_decides_what_each_event_stores() {
+        let Some(Write::Session(w)) = plan(&participant(Change::Joined)) else {
+            panic!("a join writes its session")
+        };
         assert_eq!(
-            SessionState::after(Change::PutInWaitingRoom),
-            Some(SessionState::Waiting)
+            (
+                w.session_key.as_str(),
+                w.person.as_str(),
+                w.state,
+                w.at_ms,
+                w.event_ts
+            ),
+            ("P-1", "email:a@b.c", SessionState::In, 5_000, 5_123)
         );
-        assert_eq!(SessionState::after(Change::WaitingRoomLeft), None);
-        assert_eq!(SessionState::after(Change::Admitted), None);
+        for (change, state) in [
+            (Change::Left, Some(SessionState::Out)),
+            (Change::WaitingRoomJoined, Some(SessionState::Waiting)),
+            (Change::PutInWaitingRoom, Some(SessionState::Waiting)),
+            (Change::WaitingRoomLeft, None),
+            (Change::Admitted, None),
+        ] {
+            let planned = plan(&participant(change));
+            assert_eq!(
+                planned.map(|w| match w {
+                    Write::Session(s) => s.state,
+                    Write::Meta { .. } => panic!("{change:?} wrote meta"),
+                }),
+                state,
+                "{change:?}"
+            );
+        }
+        let ended = WebhookEvent::MeetingEnded {
+            meeting_id: "1".into(),
+            at_ms: 9_000,
+        };
+        assert_eq!(
+            plan(&ended),
+            Some(Write::Meta {
+                time: MetaTime::Ended,
+                at_ms: 9_000
+            })
+        );
+        let ignored = WebhookEvent::Ignored {
+            event: "recording.completed".into(),
+            reason: "not a presence event",
+        };
+        assert_eq!(plan(&ignored), None);
+    }
+
+    #[test]
+    fn presence_config_requires_the_table() {
+        let common = [
+            ("ZOOM_MEETING_ID", "85746065432"),
+            ("ZOOM_SECRET_ID", "kitchen"),
+        ];
+        assert_eq!(
+            PresenceConfig::from_env(&Env::from_pairs(&common))
+                .unwrap_err()
+                .var,
+            "KITCHEN_PRESENCE_TABLE"
+        );
+        let with_table = [common[0], common[1], ("KITCHEN_PRESENCE_TABLE", "presence")];
+        assert_eq!(
+            PresenceConfig::from_env(&Env::from_pairs(&with_table))
+                .unwrap()
+                .table,
+            "presence"
+        );
     }
 }

@@ -1,9 +1,14 @@
-//! Zoom webhooks: signature verification, the URL-validation answer, and event
-//! parsing. Pure — no I/O and no clock: the caller passes `now`.
+//! Zoom webhooks, as three pure steps — no I/O and no clock (the caller passes
+//! `now`), so all of it is testable without AWS:
 //!
-//! Order matters: [`verify`] the raw body bytes first, and only then
-//! [`parse_event`] them. Nothing here ever formats the secret, the signature or
-//! the body into an error.
+//! 1. [`verify`] the signature over the raw body bytes (before anything else,
+//!    and before revealing anything about this side's configuration);
+//! 2. [`parse_event`] them into a [`WebhookEvent`] (identities by
+//!    [`crate::people`], names bounded by [`display_name`]);
+//! 3. [`decide`]: answer the URL validation, ignore other meetings, bound
+//!    event times; what a recorded event changes is [`crate::presence::plan`].
+//!
+//! Nothing here ever formats the secret, the signature or the body into an error.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -12,6 +17,7 @@ use lambda_http::http::HeaderMap;
 use serde_json::{Map, Value, json};
 use sha2::Sha256;
 
+use crate::headers::{HeaderError, at_most_one};
 use crate::people::{Identity, display_name};
 use crate::secret::Secret;
 use crate::time::{parse_rfc3339, unix_millis};
@@ -24,11 +30,10 @@ pub const TIMESTAMP_HEADER: &str = "x-zm-request-timestamp";
 pub const MAX_SKEW_SECS: u64 = 300;
 
 /// Why a delivery was refused. Names the reason only: never the secret, the
-/// signature or the body.
+/// signature or the body; and nothing about this side's configuration (a
+/// missing secret token reads as a signature that does not match).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum WebhookReject {
-    #[error("no webhook secret token is configured")]
-    NoSecret,
     #[error("the x-zm-signature header is missing")]
     MissingSignature,
     #[error("the x-zm-request-timestamp header is missing")]
@@ -47,17 +52,17 @@ pub enum WebhookReject {
 
 /// Checks Zoom's `x-zm-signature` over the raw body: `v0=` + hex(HMAC-SHA256(secret,
 /// "v0:" + timestamp + ":" + body)), with the timestamp within [`MAX_SKEW_SECS`]
-/// of `now`. Fails closed on anything missing, repeated or malformed; the MAC is
-/// compared in constant time.
+/// of `now`. Fails closed on anything missing, repeated (API Gateway's
+/// comma-joined form, see [`crate::headers`]) or malformed; the MAC is compared
+/// in constant time. An empty `secret` (none configured) goes through the same
+/// steps and fails as [`WebhookReject::BadSignature`], so a caller cannot tell
+/// it from a wrong signature.
 pub fn verify(
     secret: &Secret,
     headers: &HeaderMap,
     raw_body: &[u8],
     now: SystemTime,
 ) -> Result<(), WebhookReject> {
-    if secret.is_empty() {
-        return Err(WebhookReject::NoSecret);
-    }
     let signature =
         single_header(headers, SIGNATURE_HEADER)?.ok_or(WebhookReject::MissingSignature)?;
     let timestamp =
@@ -73,8 +78,12 @@ pub fn verify(
     mac.update(timestamp);
     mac.update(b":");
     mac.update(raw_body);
-    mac.verify_slice(&expected)
-        .map_err(|_| WebhookReject::BadSignature)
+    let matches = mac.verify_slice(&expected).is_ok();
+    if matches && !secret.is_empty() {
+        Ok(())
+    } else {
+        Err(WebhookReject::BadSignature)
+    }
 }
 
 /// The answer to `endpoint.url_validation`:
@@ -91,22 +100,22 @@ fn hmac(secret: &Secret) -> HmacSha256 {
         .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"))
 }
 
-/// The header's bytes when it is there exactly once. API Gateway (payload 2.0)
-/// joins repeated headers with commas, so a comma also means "repeated": neither
-/// a signature nor a timestamp ever contains one. Empty counts as missing.
+/// The header's bytes when it is there exactly once; blank counts as missing.
 fn single_header<'a>(
     headers: &'a HeaderMap,
     name: &'static str,
 ) -> Result<Option<&'a [u8]>, WebhookReject> {
-    let mut values = headers.get_all(name).iter();
-    let Some(first) = values.next() else {
-        return Ok(None);
-    };
-    if values.next().is_some() || first.as_bytes().contains(&b',') {
-        return Err(WebhookReject::DuplicateHeader(name));
+    match at_most_one(headers, name) {
+        Ok(value) => Ok(value
+            .map(str::as_bytes)
+            .filter(|v| !v.trim_ascii().is_empty())),
+        Err(HeaderError::Duplicated) => Err(WebhookReject::DuplicateHeader(name)),
+        Err(HeaderError::Missing) => Ok(None),
+        Err(HeaderError::Invalid) if name == SIGNATURE_HEADER => {
+            Err(WebhookReject::MalformedSignature)
+        }
+        Err(HeaderError::Invalid) => Err(WebhookReject::MalformedTimestamp),
     }
-    let bytes = first.as_bytes();
-    Ok((!bytes.trim_ascii().is_empty()).then_some(bytes))
 }
 
 fn parse_timestamp(raw: &[u8]) -> Result<u64, WebhookReject> {
@@ -206,9 +215,11 @@ pub enum WebhookEvent {
         session_key: String,
         /// [`display_name`]: bounded, no control characters.
         name: Option<String>,
-        /// When the change happened (`join_time` / `leave_time` / `date_time`), else `event_ts`.
+        /// When the change happened (`join_time` / `leave_time` / `date_time`),
+        /// else `event_ts`; whole seconds, as Zoom's times are.
         at_ms: u64,
-        /// When Zoom emitted the event (ms); breaks ties between changes within one second.
+        /// When Zoom emitted the event (ms, never 0); breaks ties between
+        /// changes within one second.
         event_ts: u64,
     },
     /// Not about presence, or unusable; answered 200 so Zoom does not retry.
@@ -295,7 +306,7 @@ pub fn parse_event(raw_body: &[u8]) -> Result<WebhookEvent, ParseError> {
     let Some(meeting_id) = object.get("id").and_then(meeting_id) else {
         return ignored("no meeting id");
     };
-    let time = |field: &str| object_time(object, field).or(event_ts);
+    let time = |field: &str| object_time(object, field).or(event_ts).map(whole_second);
 
     match (event, change) {
         ("meeting.started", _) => match time("start_time") {
@@ -310,7 +321,10 @@ pub fn parse_event(raw_body: &[u8]) -> Result<WebhookEvent, ParseError> {
             let Some(p) = object.get("participant").and_then(Value::as_object) else {
                 return ignored("no participant");
             };
-            let Some(at_ms) = object_time(p, change.time_field()).or(event_ts) else {
+            let Some(at_ms) = object_time(p, change.time_field())
+                .or(event_ts)
+                .map(whole_second)
+            else {
                 return ignored("no time");
             };
             let (account, email, uuid, user_id) = (
@@ -336,11 +350,93 @@ pub fn parse_event(raw_body: &[u8]) -> Result<WebhookEvent, ParseError> {
                 person_key: person,
                 name: text(p, "user_name").as_deref().and_then(display_name),
                 at_ms,
-                event_ts: event_ts.unwrap_or(at_ms),
+                // Never 0: that marks reconcile's writes in the presence table.
+                event_ts: event_ts.unwrap_or(at_ms).max(1),
             })
         }
         _ => ignored("not a presence event"),
     }
+}
+
+/// How far ahead of this side's clock an event time may be; later ones are
+/// clamped to now, so no row becomes unbeatable and no room fresh forever.
+pub const MAX_FUTURE_MS: u64 = MAX_SKEW_SECS * 1000;
+
+/// What to do with a verified, parsed delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Answer Zoom's URL validation with this body.
+    Answer(Value),
+    /// Nothing to store; answered 200 so Zoom does not retry.
+    Ignore { reason: &'static str },
+    /// Record this event for `our_meeting` (its times bounded by `now`).
+    Record(WebhookEvent),
+}
+
+/// The last pure step: URL validation is answered, events for other meetings
+/// and unusable ones ignored, and times more than [`MAX_FUTURE_MS`] ahead of
+/// `now` clamped to `now` (whole seconds; `event_ts` to the millisecond).
+pub fn decide(
+    event: WebhookEvent,
+    secret: &Secret,
+    our_meeting: &str,
+    now: SystemTime,
+) -> Decision {
+    let now_ms = unix_millis(now);
+    let bound = |t: u64| {
+        if t > now_ms.saturating_add(MAX_FUTURE_MS) {
+            tracing::warn!(
+                ahead_ms = t - now_ms,
+                "webhook event time in the future; clamped to now"
+            );
+            now_ms
+        } else {
+            t
+        }
+    };
+    match event {
+        WebhookEvent::UrlValidation { plain_token } => {
+            Decision::Answer(url_validation_response(secret, &plain_token))
+        }
+        WebhookEvent::Ignored { reason, .. } => Decision::Ignore { reason },
+        e if e.meeting_id() != Some(our_meeting) => Decision::Ignore {
+            reason: "another meeting",
+        },
+        WebhookEvent::MeetingStarted { meeting_id, at_ms } => {
+            Decision::Record(WebhookEvent::MeetingStarted {
+                meeting_id,
+                at_ms: whole_second(bound(at_ms)),
+            })
+        }
+        WebhookEvent::MeetingEnded { meeting_id, at_ms } => {
+            Decision::Record(WebhookEvent::MeetingEnded {
+                meeting_id,
+                at_ms: whole_second(bound(at_ms)),
+            })
+        }
+        WebhookEvent::Participant {
+            meeting_id,
+            change,
+            person_key,
+            session_key,
+            name,
+            at_ms,
+            event_ts,
+        } => Decision::Record(WebhookEvent::Participant {
+            meeting_id,
+            change,
+            person_key,
+            session_key,
+            name,
+            at_ms: whole_second(bound(at_ms)),
+            event_ts: bound(event_ts).max(1),
+        }),
+    }
+}
+
+/// Zoom's event times have whole seconds; so has everything compared with them.
+fn whole_second(ms: u64) -> u64 {
+    ms / 1000 * 1000
 }
 
 /// A non-empty string, or a number as text (Zoom sends some ids either way).
@@ -456,7 +552,10 @@ mod tests {
             panic!()
         };
         assert_eq!(person_key, "join:P-9");
-        assert_eq!(at_ms, 1_795_464_332_123, "no leave_time: event_ts");
+        assert_eq!(
+            at_ms, 1_795_464_332_000,
+            "no leave_time: event_ts, in whole seconds like every stored time"
+        );
     }
 
     #[test]
@@ -469,12 +568,12 @@ mod tests {
                 at_ms: 1_795_377_600_000
             }
         );
-        let body = json!({"event": "meeting.started", "event_ts": 7, "payload": {"object": {"id": 123456789}}});
+        let body = json!({"event": "meeting.started", "event_ts": 7_500, "payload": {"object": {"id": 123456789}}});
         assert_eq!(
             parse_event(body.to_string().as_bytes()).unwrap(),
             WebhookEvent::MeetingStarted {
                 meeting_id: "123456789".into(),
-                at_ms: 7
+                at_ms: 7_000
             }
         );
     }
@@ -545,6 +644,84 @@ mod tests {
             Ok(WebhookEvent::UrlValidation {
                 plain_token: "abc".into()
             })
+        );
+    }
+
+    #[test]
+    fn names_are_bounded_and_stripped_of_control_characters() {
+        let long = format!("Eve\u{1b}[2J\n{}", "x".repeat(500));
+        let body = participant_body(
+            "meeting.participant_joined",
+            json!({"participant_uuid": "P-1", "user_name": long}),
+        );
+        let WebhookEvent::Participant { name, .. } = parse_event(&body).unwrap() else {
+            panic!()
+        };
+        let name = name.unwrap();
+        assert_eq!(name.chars().count(), crate::people::MAX_NAME_CHARS);
+        assert!(name.starts_with("Eve[2Jxxx"), "{name}");
+        let body = participant_body(
+            "meeting.participant_joined",
+            json!({"participant_uuid": "P-1", "user_name": "\u{7}\t "}),
+        );
+        assert!(matches!(
+            parse_event(&body).unwrap(),
+            WebhookEvent::Participant { name: None, .. }
+        ));
+    }
+
+    fn joined_at(at_ms: u64, event_ts: u64, meeting_id: &str) -> WebhookEvent {
+        WebhookEvent::Participant {
+            meeting_id: meeting_id.into(),
+            change: Change::Joined,
+            person_key: "join:P-1".into(),
+            session_key: "P-1".into(),
+            name: None,
+            at_ms,
+            event_ts,
+        }
+    }
+
+    #[test]
+    fn decide_clamps_future_times_and_ignores_other_meetings() {
+        let secret = Secret::new("s");
+        let now_ms = 1_795_464_332_456;
+        let now = UNIX_EPOCH + std::time::Duration::from_millis(now_ms);
+        // A year ahead: clamped to now, whole seconds.
+        let far = now_ms + 365 * 86_400_000;
+        assert_eq!(
+            decide(joined_at(far, far, "1"), &secret, "1", now),
+            Decision::Record(joined_at(1_795_464_332_000, now_ms, "1"))
+        );
+        // Within the clock-skew allowance: kept.
+        let near = 1_795_464_332_000 + MAX_FUTURE_MS;
+        assert_eq!(
+            decide(joined_at(near, near, "1"), &secret, "1", now),
+            Decision::Record(joined_at(near, near, "1"))
+        );
+        let ended = WebhookEvent::MeetingEnded {
+            meeting_id: "1".into(),
+            at_ms: u64::MAX,
+        };
+        assert_eq!(
+            decide(ended, &secret, "1", now),
+            Decision::Record(WebhookEvent::MeetingEnded {
+                meeting_id: "1".into(),
+                at_ms: 1_795_464_332_000
+            })
+        );
+        assert_eq!(
+            decide(joined_at(5_000, 5_001, "2"), &secret, "1", now),
+            Decision::Ignore {
+                reason: "another meeting"
+            }
+        );
+        let validation = WebhookEvent::UrlValidation {
+            plain_token: "p".into(),
+        };
+        assert_eq!(
+            decide(validation, &secret, "1", now),
+            Decision::Answer(url_validation_response(&secret, "p"))
         );
     }
 }

@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 
 use crate::config::ZoomEndpoints;
 use crate::credentials::Credentials;
+use crate::metrics::{self, Metric};
 use crate::participants::Participant;
 use crate::secret::Secret;
 use crate::token::{AccessToken, TokenCache};
@@ -417,6 +418,7 @@ impl ZoomClient {
             .await
             .map_err(|e| ZoomError::from_transport(&e))?;
         let status = resp.status();
+        record_status(status);
         let retry_after = retry_after(&resp);
         let body = resp
             .bytes()
@@ -447,6 +449,7 @@ impl ZoomClient {
         }
         let ttl = Duration::from_secs(token.expires_in.unwrap_or(3599).min(86_400));
         tracing::info!(expires_in = ttl.as_secs(), "fetched a Zoom access token");
+        metrics::incr(Metric::TokenFetched);
         *self.scopes.lock().unwrap_or_else(|p| p.into_inner()) = token.scope;
         Ok(AccessToken::new(Secret::new(token.access_token), ttl))
     }
@@ -475,6 +478,7 @@ impl ZoomClient {
                 .await
                 .map_err(|e| ZoomError::from_transport(&e))?;
             let status = resp.status();
+            record_status(status);
             if status == StatusCode::UNAUTHORIZED && !retried {
                 tracing::info!("Zoom rejected the cached token; fetching a new one");
                 self.tokens.invalidate(&token);
@@ -533,6 +537,15 @@ impl ClassifyName for serde_json::Error {
             serde_json::error::Category::Data => "unexpected shape",
             serde_json::error::Category::Eof => "truncated JSON",
         }
+    }
+}
+
+/// Zoom's 429s and 5xx, for the operator's metrics (any endpoint, token included).
+fn record_status(status: StatusCode) {
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        metrics::incr(Metric::Zoom429);
+    } else if status.is_server_error() {
+        metrics::incr(Metric::Zoom5xx);
     }
 }
 

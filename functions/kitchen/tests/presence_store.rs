@@ -4,7 +4,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use kitchen::participants::Participant;
-use kitchen::presence::{Applied, PresenceStore, REPAIR_GRACE_MS, SessionState, StoreError};
+use kitchen::presence::{Applied, PresenceStore, SESSION_TTL_SECS, SessionState, StoreError};
 use kitchen::testing::{moto_endpoint, sdk_config, unique};
 use kitchen::time::{format_rfc3339, unix_millis};
 use kitchen::webhook::{WebhookEvent, parse_event};
@@ -101,7 +101,6 @@ async fn duplicate_delivery_counts_once() {
     );
     assert_eq!(room.sessions.len(), 1);
     assert_eq!(room.last_event_at_ms, Some(t));
-    assert_eq!(room.last_activity_ms, room.last_event_at_ms);
 }
 
 #[tokio::test]
@@ -312,116 +311,220 @@ fn live(entries: Value) -> Vec<Participant> {
     serde_json::from_value(entries).unwrap()
 }
 
+/// A dashboard entry in the room for `who`.
+fn entry(who: (&str, &str, &str)) -> Value {
+    let (email, uuid, name) = who;
+    json!({"participant_uuid": uuid, "email": email, "user_name": name, "status": "in_meeting"})
+}
+
+fn dashboard(who: &[(&str, &str, &str)]) -> Vec<Participant> {
+    live(Value::Array(who.iter().copied().map(entry).collect()))
+}
+
+const MINUTE: u64 = 60_000;
+const XAVIER: (&str, &str, &str) = ("xavier@example.com", "X-1", "Xavier");
+const YVONNE: (&str, &str, &str) = ("yvonne@example.com", "Y-1", "Yvonne");
+const YVONNE_PHONE: (&str, &str, &str) = ("yvonne@example.com", "Y-2", "Yvonne");
+const RITA: (&str, &str, &str) = ("rita@example.com", "R-1", "Rita");
+
+/// One dashboard snapshot is no reason to change anyone: a lagging or
+/// flapping dashboard would fight the webhooks. Two consecutive ones are.
 #[tokio::test]
-async fn repair_fixes_drift_and_sets_verified_at() {
+async fn repair_changes_state_only_when_two_snapshots_agree() {
     let store = store().await;
     let now = now_ms();
-    let long_ago = now - 600_000;
     // The store believes Xavier is in (his leave was lost) and missed Yvonne's join.
     store
-        .apply(
-            MEETING,
-            &joined(("xavier@example.com", "X-1", "Xavier"), long_ago),
-        )
+        .apply(MEETING, &joined(XAVIER, now - 10 * MINUTE))
         .await
         .unwrap();
     store
-        .apply(MEETING, &joined(ALICE_MAC, long_ago))
+        .apply(MEETING, &joined(ALICE_MAC, now - 10 * MINUTE))
         .await
         .unwrap();
-    // Rita joined moments ago: the dashboard may not list her yet, so she stays.
-    store
-        .apply(
-            MEETING,
-            &joined(
-                ("rita@example.com", "R-1", "Rita"),
-                now - REPAIR_GRACE_MS / 4,
-            ),
-        )
-        .await
-        .unwrap();
-    let zoom = live(json!([
-        {"participant_uuid": "A-MAC", "email": "alice@example.com", "user_name": "Alice", "status": "in_meeting"},
-        {"participant_uuid": "Y-1", "email": "yvonne@example.com", "user_name": "Yvonne", "status": "in_meeting"},
-        {"participant_uuid": "Y-2", "email": "yvonne@example.com", "user_name": "Yvonne", "status": "in_meeting"},
-        {"participant_uuid": "X-1", "email": "xavier@example.com", "user_name": "Xavier", "status": "in_meeting", "leave_time": rfc3339(now - 60_000)},
+    let mut zoom = dashboard(&[ALICE_MAC, YVONNE, YVONNE_PHONE]);
+    zoom.extend(live(json!([
+        {"participant_uuid": "X-1", "email": "xavier@example.com", "user_name": "Xavier", "status": "in_meeting", "leave_time": rfc3339(now - MINUTE)},
         {"participant_uuid": "W-1", "user_name": "Walter", "status": "in_waiting_room"},
-    ]));
+    ])));
 
-    let repair = store.repair(MEETING, &zoom, now).await.unwrap();
-    assert_eq!(repair.added, vec!["Yvonne".to_owned()]);
-    assert_eq!(repair.removed, vec!["Xavier".to_owned()]);
-    assert_eq!(repair.count, 3);
-
+    let first = store.repair(MEETING, &zoom, now).await.unwrap();
+    assert_eq!(
+        (first.added.len(), first.removed.len(), first.count),
+        (0, 0, 2),
+        "one snapshot changes nobody"
+    );
     let room = store.read(MEETING).await.unwrap();
-    assert_eq!(room.count, 3);
+    assert_eq!(room.count, 2);
+    let verified = room.verified.expect("the snapshot is recorded");
+    assert_eq!(verified.at_ms, now / 1000 * 1000, "whole seconds");
+    assert_eq!(
+        verified.people.into_iter().collect::<Vec<_>>(),
+        vec!["email:alice@example.com", "email:yvonne@example.com"]
+    );
+
+    // Rita joined just now by webhook: the dashboard does not list her yet.
+    store
+        .apply(MEETING, &joined(RITA, now + MINUTE / 2))
+        .await
+        .unwrap();
+    let second = store.repair(MEETING, &zoom, now + MINUTE).await.unwrap();
+    assert_eq!(second.added, vec!["Yvonne".to_owned()]);
+    assert_eq!(second.removed, vec!["Xavier".to_owned()]);
+    assert_eq!(second.count, 3);
+    let room = store.read(MEETING).await.unwrap();
     assert_eq!(
         room.names,
         vec!["Alice".to_owned(), "Rita".to_owned(), "Yvonne".to_owned()]
     );
-    assert_eq!(room.verified_at_ms, Some(now));
-    assert_eq!(room.last_activity_ms, Some(now));
-    let yvonne: Vec<_> = room
+    let yvonne = room
         .sessions
         .iter()
         .filter(|s| s.person == "email:yvonne@example.com")
-        .collect();
-    assert_eq!(yvonne.len(), 2, "one session per live device");
+        .count();
+    assert_eq!(yvonne, 2, "one session per live device");
 
-    // Yvonne leaves one device by webhook: still in on the other.
-    let later = now + 1_000;
-    store
-        .apply(
-            MEETING,
-            &left(("yvonne@example.com", "Y-1", "Yvonne"), later),
-        )
+    // The dashboard has caught up with Rita. Flapping: Alice missing from one
+    // snapshot only is not removed.
+    let without_alice = dashboard(&[YVONNE, YVONNE_PHONE, RITA]);
+    let zoom = dashboard(&[ALICE_MAC, YVONNE, YVONNE_PHONE, RITA]);
+    let third = store
+        .repair(MEETING, &without_alice, now + 2 * MINUTE)
         .await
         .unwrap();
-    assert_eq!(count(&store).await, 3);
-
-    // Repair again: nothing to do.
-    let again = store.repair(MEETING, &zoom, now + 2_000).await.unwrap();
-    assert_eq!(
-        (again.added.len(), again.removed.len(), again.count),
-        (0, 0, 3)
+    assert!(third.removed.is_empty(), "{third:?}");
+    let fourth = store
+        .repair(MEETING, &zoom, now + 3 * MINUTE)
+        .await
+        .unwrap();
+    assert!(
+        fourth.removed.is_empty() && fourth.added.is_empty(),
+        "{fourth:?}"
     );
+    assert_eq!(store.read(MEETING).await.unwrap().count, 3);
 }
 
+/// The dashboard lags: a webhook that arrived after the previous snapshot
+/// (here more than the 120 s grace ago) knows better than both snapshots.
 #[tokio::test]
-async fn repair_does_not_resurrect_a_fresh_leave_or_a_fresh_end() {
+async fn repair_never_overwrites_a_webhook_newer_than_the_previous_snapshot() {
     let store = store().await;
     let now = now_ms();
     store
-        .apply(MEETING, &joined(BOB, now - 600_000))
+        .apply(MEETING, &joined(BOB, now - 15 * MINUTE))
+        .await
+        .unwrap();
+    let first = now - 5 * MINUTE;
+    store
+        .repair(MEETING, &dashboard(&[BOB]), first)
+        .await
+        .unwrap();
+    // After that snapshot: Bob leaves, Carol joins. The dashboard shows neither.
+    store
+        .apply(MEETING, &left(BOB, now - 3 * MINUTE))
+        .await
+        .unwrap();
+    let carol = ("carol@example.com", "C-1", "Carol");
+    store
+        .apply(MEETING, &joined(carol, now - 3 * MINUTE))
+        .await
+        .unwrap();
+    let repair = store
+        .repair(MEETING, &dashboard(&[BOB]), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        (repair.added.len(), repair.removed.len()),
+        (0, 0),
+        "{repair:?}"
+    );
+    let room = store.read(MEETING).await.unwrap();
+    assert_eq!(room.names, vec!["Carol".to_owned()]);
+}
+
+/// Reconcile's clock has milliseconds, Zoom's event times whole seconds:
+/// reconcile writes whole seconds with `event_ts = 0`, so a webhook from the
+/// same second is still newer.
+#[tokio::test]
+async fn reconcile_loses_a_tie_with_a_webhook_in_the_same_second() {
+    let store = store().await;
+    let second = now_ms() / 1000 * 1000 - 10 * MINUTE;
+    store
+        .apply(MEETING, &joined(BOB, second - 400_000))
         .await
         .unwrap();
     store
-        .apply(MEETING, &left(BOB, now - 10_000))
+        .repair(MEETING, &dashboard(&[]), second - 300_000)
         .await
         .unwrap();
-    // The dashboard lags and still lists Bob.
-    let zoom = live(
-        json!([{"participant_uuid": "B-1", "email": "bob@example.com", "user_name": "Bob", "status": "in_meeting"}]),
-    );
+    let repair = store
+        .repair(MEETING, &dashboard(&[]), second + 500)
+        .await
+        .unwrap();
+    assert_eq!(repair.removed, vec!["Bob".to_owned()]);
+    let bob = store.read(MEETING).await.unwrap().sessions[0].clone();
     assert_eq!(
-        store.repair(MEETING, &zoom, now).await.unwrap().added,
-        Vec::<String>::new()
+        (bob.state, bob.at_ms, bob.event_ts),
+        (SessionState::Out, second, 0)
     );
-    assert_eq!(count(&store).await, 0);
+    // Bob rejoined in that very second; the webhook arrives after the repair.
+    assert_eq!(
+        store.apply(MEETING, &joined(BOB, second)).await.unwrap(),
+        Applied::Stored
+    );
+    assert_eq!(count(&store).await, 1);
+}
 
-    let other = store.repair(MEETING, &live(json!([])), now).await.unwrap();
-    assert_eq!((other.added.len(), other.removed.len()), (0, 0));
+/// A session row expires 24 h after its event; reconcile keeps pushing the
+/// expiry of everyone Zoom still shows, so a person in the room for days
+/// never drops out.
+#[tokio::test]
+async fn people_in_the_room_for_days_keep_counting() {
+    let store = store().await;
+    let now = now_ms() / 1000 * 1000;
+    let hour = 60 * MINUTE;
+    store
+        .apply(MEETING, &joined(ALICE_MAC, now - 23 * hour - 30 * MINUTE))
+        .await
+        .unwrap();
+    let zoom = dashboard(&[ALICE_MAC]);
+    let first = store.repair(MEETING, &zoom, now).await.unwrap();
+    assert_eq!((first.refreshed, first.count), (1, 1));
+    let row = store.read(MEETING).await.unwrap().sessions[0].clone();
+    assert_eq!(row.expires_at_s, now / 1000 + SESSION_TTL_SECS);
+    assert_eq!(row.state, SessionState::In, "the state is untouched");
 
+    for hours_later in [20, 40, 60] {
+        let repair = store
+            .repair(MEETING, &zoom, now + hours_later * hour)
+            .await
+            .unwrap();
+        assert_eq!(
+            (repair.added.len(), repair.count),
+            (0, 1),
+            "{hours_later} h later: {repair:?}"
+        );
+    }
+}
+
+/// A meeting end newer than the previous snapshot outranks two snapshots that
+/// still list people.
+#[tokio::test]
+async fn repair_adds_nobody_after_a_fresher_meeting_end() {
+    let store = store().await;
+    let now = now_ms();
+    let zoom = dashboard(&[("carol@example.com", "C-1", "Carol")]);
+    store
+        .repair(MEETING, &zoom, now - 3 * MINUTE)
+        .await
+        .unwrap();
     store
         .apply(
             MEETING,
-            &meeting_event("meeting.ended", "end_time", now - 5_000),
+            &meeting_event("meeting.ended", "end_time", now - 2 * MINUTE),
         )
         .await
         .unwrap();
-    let zoom = live(
-        json!([{"participant_uuid": "C-1", "email": "carol@example.com", "user_name": "Carol", "status": "in_meeting"}]),
-    );
     assert!(
         store
             .repair(MEETING, &zoom, now)

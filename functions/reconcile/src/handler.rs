@@ -1,48 +1,43 @@
 //! Scheduled (EventBridge rule): brings the presence table in line with Zoom's
-//! live dashboard, fixing what lost or reordered webhooks left behind.
+//! live dashboard, fixing what lost or reordered webhooks left behind. The
+//! rules (two agreeing snapshots, webhooks newer than the previous snapshot
+//! win, expiry refreshed) are [`PresenceStore::repair`]'s.
 //!
-//! When Zoom cannot be asked, nothing changes: an unreachable Zoom must never
-//! empty the room. A presence-table failure is an invocation error, so it shows
-//! in the function's error metric and the schedule's retry runs it again.
+//! Everything (secret read, Zoom, the table) runs under one deadline from the
+//! Lambda context. When Zoom cannot be asked for a passing reason (down, rate
+//! limited, slow) nothing changes and the run is `skipped`: an unreachable Zoom
+//! must never empty the room. A failure that will not pass by itself (the app's
+//! credentials rejected, a missing scope, an unusable secret) and a
+//! presence-table failure are function errors, so they show in the function's
+//! Errors metric and its alarm. Every failed or skipped run also counts
+//! `ReconcileFailed`; every change counts `DriftRepaired`.
 
+use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use kitchen::app::Kitchen;
-use kitchen::config::{CommonConfig, ConfigError, Env};
-use kitchen::presence::{PresenceStore, StoreError};
+use kitchen::app::AppState;
+use kitchen::credentials::CredentialError;
+use kitchen::deadline::Deadline;
+use kitchen::metrics::{Metric, add, incr};
+use kitchen::presence::{PresenceConfig, PresenceStore, StoreError};
 use kitchen::time::unix_millis;
+use kitchen::zoom::ZoomError;
 use lambda_runtime::{Error, LambdaEvent};
 use serde::Serialize;
 use serde_json::Value;
 
-/// Bound on the Zoom part (token and every dashboard page), leaving time for
-/// the table writes inside the 10 s Lambda timeout.
-pub const ZOOM_DEADLINE: Duration = Duration::from_secs(6);
-
-#[derive(Debug)]
-pub struct ReconcileConfig {
-    pub common: CommonConfig,
-    /// `KITCHEN_PRESENCE_TABLE`: the DynamoDB presence table.
-    pub table: String,
-}
-
-impl ReconcileConfig {
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        Ok(Self {
-            common: CommonConfig::from_env(env)?,
-            table: env.required("KITCHEN_PRESENCE_TABLE")?,
-        })
-    }
-}
+/// The budget when the invocation carries no deadline (tests, a local run):
+/// inside the template's 10 s timeout.
+pub const BUDGET: Duration = Duration::from_secs(8);
 
 pub struct Reconcile {
-    pub kitchen: Kitchen,
+    pub kitchen: AppState,
     pub store: PresenceStore,
 }
 
 impl Reconcile {
-    pub async fn new(config: ReconcileConfig) -> Result<Self, Error> {
-        let (kitchen, sdk) = Kitchen::with_aws(config.common, ZOOM_DEADLINE).await?;
+    pub async fn new(config: PresenceConfig) -> Result<Self, Error> {
+        let (kitchen, sdk) = AppState::with_aws(config.common, BUDGET).await?;
         Ok(Self {
             kitchen,
             store: PresenceStore::new(&sdk, config.table),
@@ -54,7 +49,8 @@ impl Reconcile {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Summary {
-    /// Zoom (or the credentials) could not be read; the table was not touched.
+    /// Zoom (or the secret) could not be read for a passing reason; the table
+    /// was not touched.
     Skipped {
         reason: &'static str,
         detail: String,
@@ -62,61 +58,92 @@ pub enum Summary {
     Repaired {
         added: usize,
         removed: usize,
+        /// Sessions whose expiry was pushed forward.
+        refreshed: usize,
         count: usize,
     },
 }
 
-/// The schedule's event carries nothing this job needs.
-pub async fn handle(state: &Reconcile, _event: LambdaEvent<Value>) -> Result<Value, Error> {
-    let summary = reconcile(state).await?;
+/// A run that failed for a reason a retry will not fix, or the table failing.
+#[derive(Debug)]
+pub enum ReconcileError {
+    /// The secret cannot be used as it is.
+    Credentials(CredentialError),
+    /// Zoom refuses the request as it is (credentials rejected, missing scope).
+    Zoom(ZoomError),
+    Store(StoreError),
+}
+
+impl fmt::Display for ReconcileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Credentials(e) => write!(f, "reconcile cannot run: {e}"),
+            Self::Zoom(e) => write!(f, "reconcile cannot read Zoom's dashboard: {e}"),
+            Self::Store(e) => write!(f, "reconcile cannot repair the presence table: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ReconcileError {}
+
+/// The schedule's event carries nothing this job needs but its deadline.
+pub async fn handle(state: &Reconcile, event: LambdaEvent<Value>) -> Result<Value, Error> {
+    let deadline = Deadline::from_context(Some(&event.context), BUDGET);
+    let summary = reconcile(state, &deadline).await.inspect_err(|e| {
+        incr(Metric::ReconcileFailed);
+        tracing::error!(error = %e, "reconcile failed");
+    })?;
+    if matches!(summary, Summary::Skipped { .. }) {
+        incr(Metric::ReconcileFailed);
+    }
     Ok(serde_json::to_value(summary)?)
 }
 
-pub async fn reconcile(state: &Reconcile) -> Result<Summary, StoreError> {
+pub async fn reconcile(state: &Reconcile, deadline: &Deadline) -> Result<Summary, ReconcileError> {
     let k = &state.kitchen;
     let meeting_id = k.config.meeting_id.as_str();
-    let creds = match k.credentials.get().await {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::warn!(error = %e, "credentials unavailable; presence left unchanged");
-            return Ok(Summary::Skipped {
-                reason: "credentials_unavailable",
-                detail: e.to_string(),
-            });
-        }
+    let skipped = |reason, detail: String| {
+        tracing::warn!(meeting_id, reason, detail, "presence left unchanged");
+        Ok(Summary::Skipped { reason, detail })
+    };
+    let creds = match deadline.run(k.credentials.get()).await {
+        Ok(Ok(c)) => c,
+        Ok(Err(e @ CredentialError::Malformed(_))) => return Err(ReconcileError::Credentials(e)),
+        Ok(Err(e)) => return skipped("credentials_unavailable", e.to_string()),
+        Err(e) => return skipped("credentials_unavailable", e.to_string()),
     };
     // Taken before asking Zoom: a webhook newer than the snapshot wins over the repair.
     let snapshot_ms = unix_millis(SystemTime::now());
-    let live = match k
-        .within_deadline(k.zoom.live_participants(&creds, meeting_id))
+    let live = match deadline
+        .run(k.zoom.live_participants(&creds, meeting_id))
         .await
     {
-        Ok(entries) => entries,
-        Err(e) => {
-            tracing::warn!(meeting_id, error = %e, "Zoom's live participants are unavailable; presence left unchanged");
-            return Ok(Summary::Skipped {
-                reason: "zoom_unavailable",
-                detail: e.to_string(),
-            });
-        }
+        Ok(Ok(entries)) => entries,
+        Ok(Err(e)) if !e.is_transient() => return Err(ReconcileError::Zoom(e)),
+        Ok(Err(e)) => return skipped("zoom_unavailable", e.to_string()),
+        Err(e) => return skipped("zoom_unavailable", e.to_string()),
     };
-    let repair = state
-        .store
-        .repair(meeting_id, &live, snapshot_ms)
+    let repair = deadline
+        .run(state.store.repair(meeting_id, &live, snapshot_ms))
         .await
-        .inspect_err(|e| {
-            tracing::error!(meeting_id, error = %e, "repairing the presence table failed");
-        })?;
-    tracing::info!(meeting_id, added = ?repair.added, removed = ?repair.removed, count = repair.count, "presence reconciled");
+        .unwrap_or(Err(StoreError::Unavailable("timed out")))
+        .map_err(ReconcileError::Store)?;
+    let changed = repair.added.len() + repair.removed.len();
+    if changed > 0 {
+        add(Metric::DriftRepaired, changed as u64);
+    }
+    tracing::info!(meeting_id, added = ?repair.added, removed = ?repair.removed, refreshed = repair.refreshed, count = repair.count, "presence reconciled");
     Ok(Summary::Repaired {
         added: repair.added.len(),
         removed: repair.removed.len(),
+        refreshed: repair.refreshed,
         count: repair.count,
     })
 }
 
 #[cfg(test)]
 mod tests {
+    use kitchen::metrics::testing::total;
     use kitchen::presence::RoomPresence;
     use kitchen::testing::{LogCapture, kitchen, moto_endpoint, sdk_config, unique};
     use kitchen::webhook::parse_event;
@@ -134,6 +161,14 @@ mod tests {
             .expect("create the presence table");
         let kitchen = kitchen(&sim);
         (sim, Reconcile { kitchen, store })
+    }
+
+    async fn run(state: &Reconcile) -> Result<Summary, ReconcileError> {
+        reconcile(state, &Deadline::after(BUDGET)).await
+    }
+
+    fn invoke() -> LambdaEvent<Value> {
+        LambdaEvent::new(json!({}), lambda_runtime::Context::default())
     }
 
     /// A `meeting.participant_joined` for a dashboard-shaped entry, `minutes_ago`.
@@ -179,21 +214,26 @@ mod tests {
         room
     }
 
+    fn repaired(added: usize, removed: usize, count: usize) -> Summary {
+        Summary::Repaired {
+            added,
+            removed,
+            refreshed: 0,
+            count,
+        }
+    }
+
     #[tokio::test]
-    async fn drift_is_repaired_from_the_live_dashboard() {
+    async fn drift_is_repaired_once_two_snapshots_agree() {
         let (logs, _guard) = LogCapture::start();
         let (sim, state) = setup().await;
         drift(&sim, &state).await;
+        let repaired_before = total(Metric::DriftRepaired);
 
-        let summary = reconcile(&state).await.unwrap();
-        assert_eq!(
-            summary,
-            Summary::Repaired {
-                added: 2,
-                removed: 1,
-                count: 3
-            }
-        );
+        // The first snapshot only records what Zoom shows.
+        assert_eq!(run(&state).await.unwrap(), repaired(0, 0, 2));
+        // The second agrees with it: now the table follows.
+        assert_eq!(run(&state).await.unwrap(), repaired(2, 1, 3));
         let room = state.store.read(DEMO_MEETING_ID).await.unwrap();
         assert_eq!(
             room.names,
@@ -208,6 +248,7 @@ mod tests {
             !room.names.iter().any(|n| n.starts_with("Dave")),
             "the waiting room is not the kitchen"
         );
+        assert!(total(Metric::DriftRepaired) >= repaired_before + 3);
 
         let text = logs.text();
         assert!(
@@ -219,19 +260,12 @@ mod tests {
         logs.assert_no_secrets(&[]);
 
         // Nothing left to do on the next run; one dashboard fetch per run.
-        assert_eq!(
-            reconcile(&state).await.unwrap(),
-            Summary::Repaired {
-                added: 0,
-                removed: 0,
-                count: 3
-            }
-        );
-        assert_eq!(sim.sim.stats().dashboard_requests, 2);
+        assert_eq!(run(&state).await.unwrap(), repaired(0, 0, 3));
+        assert_eq!(sim.sim.stats().dashboard_requests, 3);
     }
 
     #[tokio::test]
-    async fn zoom_down_changes_nothing() {
+    async fn zoom_down_changes_nothing_and_is_counted() {
         let (sim, state) = setup().await;
         let before = drift(&sim, &state).await;
         // The token fault first: later runs have a cached token.
@@ -260,17 +294,16 @@ mod tests {
         ];
         for (endpoint, fault) in faults {
             sim.sim.set_sticky_fault(endpoint, Some(fault.clone()));
-            let summary = reconcile(&state).await.unwrap();
-            assert!(
-                matches!(
-                    summary,
-                    Summary::Skipped {
-                        reason: "zoom_unavailable",
-                        ..
-                    }
-                ),
-                "{fault:?}: {summary:?}"
+            let failed_before = total(Metric::ReconcileFailed);
+            let out = handle(&state, invoke())
+                .await
+                .expect("a passing failure is no function error");
+            assert_eq!(
+                (out["status"].as_str(), out["reason"].as_str()),
+                (Some("skipped"), Some("zoom_unavailable")),
+                "{fault:?}: {out}"
             );
+            assert!(total(Metric::ReconcileFailed) > failed_before, "{fault:?}");
             sim.sim.set_sticky_fault(endpoint, None);
             assert_eq!(
                 state.store.read(DEMO_MEETING_ID).await.unwrap(),
@@ -280,19 +313,51 @@ mod tests {
         }
     }
 
+    /// Rejected credentials and a missing scope will not fix themselves: a
+    /// function error (Lambda's Errors metric, the alarm) and the metric, not
+    /// a quiet `skipped`.
+    #[tokio::test]
+    async fn a_permanent_failure_is_a_function_error() {
+        let (sim, state) = setup().await;
+        let before = drift(&sim, &state).await;
+        let faults = [
+            (
+                Endpoint::Token,
+                Fault::Status {
+                    status: 401,
+                    body: json!({"reason": "Invalid client_id or client_secret", "error": "invalid_client"}),
+                },
+            ),
+            (
+                Endpoint::Dashboard,
+                Fault::Status {
+                    status: 400,
+                    body: json!({"code": 4711, "message": "Invalid access token, does not contain scopes:[dashboard_meetings:read:admin]."}),
+                },
+            ),
+        ];
+        for (endpoint, fault) in faults {
+            sim.sim.set_sticky_fault(endpoint, Some(fault.clone()));
+            let failed_before = total(Metric::ReconcileFailed);
+            assert!(
+                matches!(run(&state).await, Err(ReconcileError::Zoom(_))),
+                "{fault:?}"
+            );
+            let err = handle(&state, invoke()).await.unwrap_err();
+            assert!(err.to_string().contains("Zoom"), "{err}");
+            assert!(total(Metric::ReconcileFailed) > failed_before, "{fault:?}");
+            sim.sim.set_sticky_fault(endpoint, None);
+            assert_eq!(state.store.read(DEMO_MEETING_ID).await.unwrap(), before);
+        }
+    }
+
     #[tokio::test]
     async fn a_meeting_that_is_not_running_has_nobody_in_it() {
         let (sim, state) = setup().await;
         drift(&sim, &state).await;
         sim.sim.set_meeting_running(DEMO_MEETING_ID, false);
-        assert_eq!(
-            reconcile(&state).await.unwrap(),
-            Summary::Repaired {
-                added: 0,
-                removed: 2,
-                count: 0
-            }
-        );
+        assert_eq!(run(&state).await.unwrap(), repaired(0, 0, 2));
+        assert_eq!(run(&state).await.unwrap(), repaired(0, 2, 0));
         assert_eq!(state.store.read(DEMO_MEETING_ID).await.unwrap().count, 0);
     }
 
@@ -304,15 +369,14 @@ mod tests {
             "/../../infra/events/reconcile-schedule.json"
         );
         let payload: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        let out = handle(
-            &state,
-            LambdaEvent::new(payload, lambda_runtime::Context::default()),
-        )
-        .await
-        .unwrap();
+        let event = || LambdaEvent::new(payload.clone(), lambda_runtime::Context::default());
         assert_eq!(
-            out,
-            json!({"status": "repaired", "added": 3, "removed": 0, "count": 3})
+            handle(&state, event()).await.unwrap(),
+            json!({"status": "repaired", "added": 0, "removed": 0, "refreshed": 0, "count": 0})
+        );
+        assert_eq!(
+            handle(&state, event()).await.unwrap(),
+            json!({"status": "repaired", "added": 3, "removed": 0, "refreshed": 0, "count": 3})
         );
     }
 
@@ -327,29 +391,41 @@ mod tests {
             kitchen: kitchen(&sim),
             store: PresenceStore::new(&sdk_config(&closed).await, "presence"),
         };
-        assert_eq!(
-            reconcile(&state).await.unwrap_err(),
-            StoreError::Unavailable("unreachable")
-        );
-        let err = handle(
-            &state,
-            LambdaEvent::new(json!({}), lambda_runtime::Context::default()),
-        )
-        .await
-        .unwrap_err();
+        assert!(matches!(
+            run(&state).await,
+            Err(ReconcileError::Store(StoreError::Unavailable(
+                "unreachable"
+            )))
+        ));
+        let err = handle(&state, invoke()).await.unwrap_err();
         assert!(err.to_string().contains("could not be reached"));
     }
 
-    #[test]
-    fn config_requires_the_table() {
-        let env = Env::from_fn(|k| match k {
-            "ZOOM_MEETING_ID" => Some("85746065432".into()),
-            "ZOOM_SECRET_ID" => Some("kitchen".into()),
-            _ => None,
-        });
-        assert_eq!(
-            ReconcileConfig::from_env(&env).unwrap_err().var,
-            "KITCHEN_PRESENCE_TABLE"
+    /// The secret read, Zoom and the table share one deadline: a slow Zoom
+    /// cannot push the run past it.
+    #[tokio::test]
+    async fn one_deadline_covers_the_whole_run() {
+        let (sim, state) = setup().await;
+        sim.sim
+            .set_sticky_fault(Endpoint::Dashboard, Some(Fault::Hang));
+        let started = std::time::Instant::now();
+        let summary = reconcile(&state, &Deadline::after(Duration::from_millis(400)))
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                summary,
+                Summary::Skipped {
+                    reason: "zoom_unavailable",
+                    ..
+                }
+            ),
+            "{summary:?}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
         );
     }
 }

@@ -1,58 +1,49 @@
 //! `POST /zoom/webhook`: Zoom's event notifications keep the presence table.
 //!
-//! Verify the signature over the raw body first, then parse; only events for
-//! the kitchen's meeting are stored. Every outcome is a JSON response; a store
-//! failure answers 503 so Zoom retries. Logs carry the event type, the meeting
-//! id and the outcome — never the body, the signature or the secret.
+//! The pure steps live in the library ([`kitchen::webhook`]: verify → parse →
+//! decide; [`kitchen::presence::plan`]: what to store); this handler reads the
+//! secret, runs them, and makes the one conditional table write, all under one
+//! deadline. The signature is checked before anything about the configuration
+//! shows: without a secret token every delivery gets the same 401 as a wrong
+//! signature. Every outcome is a JSON response; a store failure answers 503 so
+//! Zoom retries. Logs carry the event type, the meeting id and the outcome —
+//! never the body, the signature or the secret.
 
 use std::time::{Duration, SystemTime};
 
-use kitchen::app::{DEFAULT_DEADLINE, Kitchen};
-use kitchen::config::{CommonConfig, ConfigError, Env};
+use kitchen::app::{AppState, DEFAULT_DEADLINE};
+use kitchen::deadline::Deadline;
 use kitchen::http::{ApiError, json_response, respond};
 use kitchen::lambda_http::http::{Method, StatusCode};
-use kitchen::lambda_http::{Body, Error, Request, Response};
-use kitchen::presence::{Applied, PresenceStore};
-use kitchen::webhook::{WebhookEvent, parse_event, url_validation_response, verify};
+use kitchen::lambda_http::{Body, Error, Request, RequestExt, Response};
+use kitchen::metrics::{Metric, incr};
+use kitchen::presence::{Applied, PresenceConfig, PresenceStore};
+use kitchen::secret::Secret;
+use kitchen::webhook::{Decision, decide, parse_event, verify};
 use serde_json::json;
 
-/// Zoom waits 3 s for an answer; everything here ends before that.
+/// Zoom waits 3 s for an answer; everything here ends before that (or before
+/// the Lambda's own deadline, if that comes first).
 pub const DEADLINE: Duration = Duration::from_millis(2500);
 
-#[derive(Debug)]
-pub struct WebhookConfig {
-    pub common: CommonConfig,
-    /// `KITCHEN_PRESENCE_TABLE`: the DynamoDB presence table.
-    pub table: String,
-}
-
-impl WebhookConfig {
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        Ok(Self {
-            common: CommonConfig::from_env(env)?,
-            table: env.required("KITCHEN_PRESENCE_TABLE")?,
-        })
-    }
-}
-
 pub struct Webhook {
-    pub kitchen: Kitchen,
+    pub kitchen: AppState,
     pub store: PresenceStore,
     deadline: Duration,
     clock: fn() -> SystemTime,
 }
 
 impl Webhook {
-    pub async fn new(config: WebhookConfig) -> Result<Self, Error> {
+    pub async fn new(config: PresenceConfig) -> Result<Self, Error> {
         // DynamoDB always needs the SDK, whatever holds the credentials.
-        let (kitchen, sdk) = Kitchen::with_aws(config.common, DEFAULT_DEADLINE).await?;
+        let (kitchen, sdk) = AppState::with_aws(config.common, DEFAULT_DEADLINE).await?;
         Ok(Self::with_parts(
             kitchen,
             PresenceStore::new(&sdk, config.table),
         ))
     }
 
-    pub fn with_parts(kitchen: Kitchen, store: PresenceStore) -> Self {
+    pub fn with_parts(kitchen: AppState, store: PresenceStore) -> Self {
         Self {
             kitchen,
             store,
@@ -69,7 +60,12 @@ impl Webhook {
 }
 
 pub async fn handle(state: &Webhook, req: Request) -> Result<Response<Body>, Error> {
-    let outcome = tokio::time::timeout(state.deadline, receive(state, &req))
+    // One deadline for the secret read and the table writes: Zoom's 3 s, or the
+    // Lambda's own deadline less a margin when that is sooner.
+    let lambda = Deadline::from_context(req.lambda_context_ref(), state.deadline);
+    let deadline = Deadline::after(lambda.remaining().min(state.deadline));
+    let outcome = deadline
+        .run(receive(state, &req))
         .await
         .unwrap_or_else(|_| {
             tracing::warn!(
@@ -89,18 +85,26 @@ async fn receive(state: &Webhook, req: &Request) -> Result<Response<Body>, ApiEr
     if req.method() != Method::POST {
         return Err(ApiError::method_not_allowed("POST"));
     }
-    let creds = state.kitchen.credentials().await?;
-    let Some(secret) = creds.webhook_secret_token.as_ref() else {
-        tracing::error!("a webhook arrived but the secret has no webhook_secret_token");
-        return Err(ApiError::new(
+    // Which part of the secret is wrong is the operator's business, not the
+    // caller's: any failure to read it is the same retryable 503.
+    let creds = state.kitchen.credentials.get().await.map_err(|e| {
+        tracing::error!(error = %e, "the credentials secret cannot be read; webhooks cannot be verified");
+        ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "webhook_not_configured",
-            "the webhook secret token is not configured; add webhook_secret_token to the secret",
-        ));
-    };
+            "unavailable",
+            "the delivery cannot be checked right now; retry later",
+        )
+    })?;
+    let no_secret = Secret::new("");
+    let secret = creds.webhook_secret_token.as_ref().unwrap_or_else(|| {
+        tracing::error!("a webhook arrived but the secret has no webhook_secret_token; every delivery is refused");
+        &no_secret
+    });
     // The raw bytes as Zoom sent them (lambda_http has already undone base64).
     let raw = req.body().as_ref();
-    if let Err(reason) = verify(secret, req.headers(), raw, (state.clock)()) {
+    let now = (state.clock)();
+    if let Err(reason) = verify(secret, req.headers(), raw, now) {
+        incr(Metric::WebhookRejectedSignature);
         tracing::warn!(%reason, "webhook rejected");
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -112,32 +116,20 @@ async fn receive(state: &Webhook, req: &Request) -> Result<Response<Body>, ApiEr
         tracing::warn!(error = %e, "signed webhook with an unreadable body");
         ApiError::bad_request("invalid_payload", e.to_string())
     })?;
-    let event_type = event.event_type();
-
-    let event_meeting = match &event {
-        WebhookEvent::UrlValidation { plain_token } => {
+    let event_type = event.event_type().to_owned();
+    let ours = state.kitchen.config.meeting_id.as_str();
+    let event = match decide(event, secret, ours, now) {
+        Decision::Answer(body) => {
             tracing::info!(event = event_type, "answered Zoom's URL validation");
-            return Ok(json_response(
-                StatusCode::OK,
-                &url_validation_response(secret, plain_token),
-            ));
+            return Ok(json_response(StatusCode::OK, &body));
         }
-        WebhookEvent::Ignored { reason, .. } => {
+        Decision::Ignore { reason } => {
+            incr(Metric::WebhookIgnored);
             tracing::info!(event = event_type, reason, outcome = "ignored", "webhook");
             return Ok(status("ignored"));
         }
-        other => other.meeting_id().unwrap_or_default(),
+        Decision::Record(event) => event,
     };
-    let ours = &state.kitchen.config.meeting_id;
-    if event_meeting != ours {
-        tracing::info!(
-            event = event_type,
-            meeting_id = event_meeting,
-            outcome = "ignored",
-            "webhook for another meeting"
-        );
-        return Ok(status("ignored"));
-    }
     match state.store.apply(ours, &event).await {
         Ok(applied) => {
             let outcome = match applied {
@@ -145,6 +137,10 @@ async fn receive(state: &Webhook, req: &Request) -> Result<Response<Body>, ApiEr
                 Applied::DuplicateOrStale => "duplicate_or_stale",
                 Applied::NotTracked => "ignored",
             };
+            incr(match applied {
+                Applied::NotTracked => Metric::WebhookIgnored,
+                Applied::Stored | Applied::DuplicateOrStale => Metric::WebhookAccepted,
+            });
             tracing::info!(event = event_type, meeting_id = %ours, outcome, "webhook");
             Ok(status(outcome))
         }
@@ -169,6 +165,7 @@ mod tests {
     use std::time::UNIX_EPOCH;
 
     use kitchen::credentials::{CredentialSource, Credentials};
+    use kitchen::metrics::testing::total;
     use kitchen::secret::Secret;
     use kitchen::testing::{
         LogCapture, WEBHOOK_TOKEN, body_json, common_config, credentials, event, fast_timeouts,
@@ -203,7 +200,7 @@ mod tests {
         };
         let config = common_config(sim, CredentialSource::Inline(Arc::new(creds)));
         Webhook::with_parts(
-            Kitchen::new(config, None, fast_timeouts(), Duration::from_secs(2)).unwrap(),
+            AppState::new(config, None, fast_timeouts(), Duration::from_secs(2)).unwrap(),
             store,
         )
     }
@@ -264,6 +261,7 @@ mod tests {
     async fn a_signed_join_is_stored_once() {
         let (logs, _guard) = LogCapture::start();
         let (_sim, state) = setup().await;
+        let accepted_before = total(Metric::WebhookAccepted);
         let body = join("Erin", "E-1");
         assert_eq!(
             call(&state, post(&body)).await,
@@ -275,6 +273,7 @@ mod tests {
         );
         let room = state.store.read(DEMO_MEETING_ID).await.unwrap();
         assert_eq!((room.count, room.names), (1, vec!["Erin".to_owned()]));
+        assert!(total(Metric::WebhookAccepted) >= accepted_before + 2);
 
         // This function's own lines (the SDK's TRACE output is off in production).
         let text = logs.text();
@@ -323,6 +322,7 @@ mod tests {
         let ts = now_secs().to_string();
         let forged = sign_webhook("not-the-secret", &ts, body.as_bytes());
         let stale_ts = (now_secs() - 301).to_string();
+        let rejected_before = total(Metric::WebhookRejectedSignature);
         let cases = [
             event("POST", "/zoom/webhook")
                 .header("x-zm-request-timestamp", &ts)
@@ -351,6 +351,7 @@ mod tests {
             // A valid signature plus a second one: API Gateway joins them with a comma.
             post(&body).header("x-zm-signature", &forged),
         ];
+        let n = cases.len() as u64;
         for e in cases {
             let (status, answer) = call(&state, e).await;
             assert_eq!(
@@ -359,6 +360,7 @@ mod tests {
                 "{answer}"
             );
         }
+        assert!(total(Metric::WebhookRejectedSignature) >= rejected_before + n);
         let room = state.store.read(DEMO_MEETING_ID).await.unwrap();
         assert!(
             room.sessions.is_empty() && room.last_event_at_ms.is_none(),
@@ -434,6 +436,7 @@ mod tests {
     #[tokio::test]
     async fn other_meetings_and_unknown_events_are_ignored() {
         let (_sim, state) = setup().await;
+        let ignored_before = total(Metric::WebhookIgnored);
         let other = participant_body(
             "meeting.participant_joined",
             json!(999_888_777_666_u64),
@@ -465,6 +468,7 @@ mod tests {
             "Grace",
             "G-1",
         );
+        assert!(total(Metric::WebhookIgnored) >= ignored_before + 3);
         assert_eq!(
             call(&state, post(&ours_as_string)).await,
             (200, json!({"status": "stored"}))
@@ -696,15 +700,72 @@ mod tests {
         logs.assert_no_secrets(&[]);
     }
 
+    /// Without a secret token a caller learns nothing about it: a signed, an
+    /// unsigned and a wrongly signed delivery get what they would get with a
+    /// token that does not match. Nothing is stored.
     #[tokio::test]
-    async fn no_webhook_secret_means_503_not_an_open_door() {
+    async fn no_webhook_secret_answers_like_a_wrong_signature() {
         let sim = Sim::demo().spawn().await;
-        let state = with_token(&sim, None, store_at(&moto_endpoint()).await);
-        let (status, body) = call(&state, post(&join("Ivan", "I-1"))).await;
-        assert_eq!(
-            (status, body["error"].as_str()),
-            (503, Some("webhook_not_configured"))
+        let store = store_at(&moto_endpoint()).await;
+        store.create_table().await.unwrap();
+        let unset = with_token(&sim, None, store.clone());
+        let other = with_token(&sim, Some("some-other-token"), store.clone());
+        let body = join("Ivan", "I-1");
+        let requests = [
+            post(&body),
+            event("POST", "/zoom/webhook").text(&body),
+            event("POST", "/zoom/webhook")
+                .header("x-zm-request-timestamp", &now_secs().to_string())
+                .header("x-zm-signature", "v0=zz")
+                .text(&body),
+        ];
+        for e in requests {
+            let (status, answer) = call(&unset, e.clone()).await;
+            assert_eq!(status, 401, "{answer}");
+            assert_eq!(call(&other, e).await, (status, answer));
+        }
+        assert!(
+            store
+                .read(DEMO_MEETING_ID)
+                .await
+                .unwrap()
+                .sessions
+                .is_empty()
         );
+    }
+
+    /// A signed event dated far in the future would beat every later event
+    /// and keep the room "fresh" for ever; its time is clamped to now.
+    #[tokio::test]
+    async fn a_future_dated_event_cannot_become_unbeatable() {
+        let (_sim, state) = setup().await;
+        let future = join("Olga", "O-1").replace(
+            &kitchen::time::format_rfc3339(SystemTime::now()),
+            "2099-01-01T00:00:00Z",
+        );
+        assert!(future.contains("2099"));
+        assert_eq!(
+            call(&state, post(&future)).await,
+            (200, json!({"status": "stored"}))
+        );
+        let room = state.store.read(DEMO_MEETING_ID).await.unwrap();
+        let now = kitchen::time::unix_millis(SystemTime::now());
+        assert!(room.last_event_at_ms.is_some_and(|t| t <= now), "{room:?}");
+        assert!(room.sessions[0].at_ms <= now);
+
+        // A genuine leave a second later still lands.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let leave = participant_body(
+            "meeting.participant_left",
+            json!(DEMO_MEETING_ID.parse::<u64>().unwrap()),
+            "Olga",
+            "O-1",
+        );
+        assert_eq!(
+            call(&state, post(&leave)).await,
+            (200, json!({"status": "stored"}))
+        );
+        assert_eq!(state.store.read(DEMO_MEETING_ID).await.unwrap().count, 0);
     }
 
     #[tokio::test]
@@ -726,33 +787,5 @@ mod tests {
         let (status, body) = call(&state, post(&join("Judy", "J-1"))).await;
         assert_eq!((status, body["error"].as_str()), (503, Some("timeout")));
         assert!(started.elapsed() < Duration::from_secs(1));
-    }
-
-    #[test]
-    fn config_requires_the_table() {
-        let vars = [
-            ("ZOOM_MEETING_ID", "85746065432"),
-            ("ZOOM_SECRET_ID", "kitchen"),
-        ];
-        let env = Env::from_fn(|k| {
-            vars.iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| (*v).to_owned())
-        });
-        assert_eq!(
-            WebhookConfig::from_env(&env).unwrap_err().var,
-            "KITCHEN_PRESENCE_TABLE"
-        );
-        let with_table = Env::from_fn(|k| {
-            if k == "KITCHEN_PRESENCE_TABLE" {
-                Some("presence".into())
-            } else {
-                env.get(k)
-            }
-        });
-        assert_eq!(
-            WebhookConfig::from_env(&with_table).unwrap().table,
-            "presence"
-        );
     }
 }

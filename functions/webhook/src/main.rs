@@ -1,13 +1,14 @@
 use kitchen::config::Env;
 use kitchen::lambda_http::{Error, run, service_fn, tracing};
+use kitchen::presence::PresenceConfig;
 
 mod handler;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    let config = handler::WebhookConfig::from_env(&Env::process())
-        .inspect_err(|e| tracing::error!("{e}"))?;
+    let config =
+        PresenceConfig::from_env(&Env::process()).inspect_err(|e| tracing::error!("{e}"))?;
     let state = handler::Webhook::new(config).await?;
     run(service_fn(|req| handler::handle(&state, req))).await
 }

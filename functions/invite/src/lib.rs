@@ -1,0 +1,4 @@
+//! The invite function's handler, a library so that integration tests
+//! (tests/) can drive it in a process of their own.
+
+pub mod handler;
