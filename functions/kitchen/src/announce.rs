@@ -19,6 +19,7 @@
 //! announce(...) -> Ok(Report) | Err(ApiError)
 //!   Report::status(): 200 when at least one was sent, 502 when every send failed
 //!   Err: 400 invalid_message, 409 room_empty, 409 no_recipients, Zoom's own mapping
+//! message_from_json(body) -> the validated message of {"message": "<text>"}
 //! respond(result) -> the HTTP response (Report as JSON, ApiError as {"error","message"})
 //! ```
 
@@ -142,6 +143,35 @@ pub fn validate_message(raw: &str) -> Result<String, ApiError> {
         ));
     }
     Ok(text.to_owned())
+}
+
+/// The request body of `POST /api/rooms/{room}/announce`: `{"message": "<text>"}`,
+/// validated by [`validate_message`]. 400 `invalid_json` for anything else
+/// (an unknown field is named, not ignored).
+pub fn message_from_json(body: &[u8]) -> Result<String, ApiError> {
+    let invalid = |why: String| ApiError::bad_request("invalid_json", why);
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|_| invalid("the body must be JSON: {\"message\": \"<text>\"}".into()))?;
+    let obj = value
+        .as_object()
+        .ok_or_else(|| invalid("the body must be a JSON object with \"message\"".into()))?;
+    if let Some(other) = obj.keys().find(|k| *k != "message") {
+        return Err(invalid(format!(
+            "unknown field {:?}; the body has only \"message\"",
+            other.chars().take(40).collect::<String>()
+        )));
+    }
+    match obj.get("message") {
+        Some(serde_json::Value::String(m)) => validate_message(m),
+        Some(_) => Err(ApiError::bad_request(
+            "invalid_message",
+            "\"message\" must be a string",
+        )),
+        None => Err(ApiError::bad_request(
+            "invalid_message",
+            "\"message\" is missing",
+        )),
+    }
 }
 
 /// One recipient per person present in the dashboard `entries`, with the email
@@ -326,6 +356,29 @@ mod tests {
             (StatusCode::BAD_REQUEST, "invalid_message")
         );
         assert!(e.message.contains("1025"), "{}", e.message);
+    }
+
+    #[test]
+    fn the_request_body_is_one_message_field() {
+        assert_eq!(
+            message_from_json(br#"{"message": " cake "}"#).unwrap(),
+            "cake"
+        );
+        for (body, code) in [
+            (&b"cake"[..], "invalid_json"),
+            (br#"["cake"]"#, "invalid_json"),
+            (br#"{"message": "cake", "to": "all"}"#, "invalid_json"),
+            (br#"{"message": 5}"#, "invalid_message"),
+            (br#"{}"#, "invalid_message"),
+            (br#"{"message": ""}"#, "invalid_message"),
+        ] {
+            let e = message_from_json(body).unwrap_err();
+            assert_eq!(
+                (e.status, e.code),
+                (StatusCode::BAD_REQUEST, code),
+                "{body:?}"
+            );
+        }
     }
 
     #[test]
