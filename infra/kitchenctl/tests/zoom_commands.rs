@@ -546,3 +546,116 @@ async fn zoom_commands_without_credentials_or_aws() {
         "{secret}"
     );
 }
+
+/// Plays the webhook function's part for the simulator's deliveries: parse
+/// the event with the library and store it in the presence table.
+async fn presence_receiver(moto: &str, table: &str) -> String {
+    let store = kitchen::presence::PresenceStore::new(&sdk_config(moto).await, table);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!(
+        "http://{}/zoom/webhook",
+        listener.local_addr().expect("addr")
+    );
+    let app = axum::Router::new().fallback(move |body: axum::body::Bytes| {
+        let store = store.clone();
+        async move {
+            let event = kitchen::webhook::parse_event(&body).expect("the simulator's event parses");
+            let meeting = event.meeting_id().expect("a meeting event").to_owned();
+            store.apply(&meeting, &event).await.expect("stored");
+            "ok"
+        }
+    });
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    url
+}
+
+fn env_value<'a>(env: &'a [(String, String)], key: &str) -> &'a str {
+    env.iter()
+        .rev()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+        .expect(key)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_and_doctor_read_presence_activity() {
+    let moto = moto_endpoint();
+    let d = demo().await;
+    let table = env_value(&d.env, "KITCHEN_PRESENCE_TABLE").to_owned();
+    let receiver = presence_receiver(&moto, &table).await;
+    d.sim
+        .sim
+        .set_webhook_target(Some(receiver), Some(WEBHOOK_TOKEN.into()));
+    let joined = d
+        .sim
+        .sim
+        .join(zoom_sim::JoinSpec {
+            name: "Zed".into(),
+            email: Some("erin@example.com".into()),
+            room: Some("kitchen".into()),
+            ..Default::default()
+        })
+        .await
+        .expect("join");
+    assert_eq!(joined.webhook.and_then(|w| w.status), Some(200));
+    // Reconcile last ran two hours ago in the lounge.
+    let store = kitchen::presence::PresenceStore::new(&sdk_config(&moto).await, &table);
+    let two_hours_ago = kitchen::time::unix_millis(std::time::SystemTime::now()) - 2 * 3600 * 1000;
+    store
+        .repair(DEMO_LOUNGE_MEETING_ID, &[], two_hours_ago)
+        .await
+        .expect("repair");
+
+    // auto: the kitchen has a fresh webhook, so its count comes from presence.
+    let run = ctl(&d.env, &["status", "--json"]).await;
+    assert_eq!(run.status, 0, "{run:?}");
+    let doc = run.json();
+    let rooms = doc["rooms"].as_array().unwrap();
+    let kitchen = rooms.iter().find(|r| r["room"] == "kitchen").unwrap();
+    assert_eq!(kitchen["source"], "presence", "{doc}");
+    assert_eq!(
+        kitchen["count"], 1,
+        "only the webhook's person is in the table: {doc}"
+    );
+    assert_eq!(kitchen["stale"], false);
+    assert!(kitchen["last_webhook_ms"].as_u64().is_some());
+    let lounge = rooms.iter().find(|r| r["room"] == "lounge").unwrap();
+    assert_eq!(lounge["source"], "dashboard");
+    let reconciled = lounge["last_reconcile_ms"].as_u64().expect("reconciled");
+    assert!(
+        reconciled.abs_diff(two_hours_ago) < 1000,
+        "{reconciled} vs {two_hours_ago}"
+    );
+    let human = ctl(&d.env, &["status"]).await;
+    assert!(
+        human.stdout.contains("from presence   fresh; last webhook"),
+        "{human:?}"
+    );
+    assert!(human.stdout.contains("last reconcile 2 h ago"), "{human:?}");
+
+    let run = ctl(&d.env, &["doctor", "--json"]).await;
+    assert_eq!(run.status, 1, "{run:?}");
+    let doc = run.json();
+    assert_eq!(failed(&doc), ["presence lounge"]);
+    let kitchen = check(&doc, "presence kitchen")["detail"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        kitchen.contains("1 counted; last webhook") && kitchen.contains("s ago"),
+        "{kitchen}"
+    );
+    let lounge = check(&doc, "presence lounge");
+    assert!(
+        lounge["detail"]
+            .as_str()
+            .unwrap()
+            .contains("reconcile has stopped"),
+        "{lounge}"
+    );
+    assert!(lounge["fix"].as_str().unwrap().contains("reconcile"));
+}
