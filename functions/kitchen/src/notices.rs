@@ -306,7 +306,7 @@ impl Failure {
                 "Zoom rejected the app's credentials; fix the secret".into(),
             ),
             ZoomError::Api { status, code, .. } => match (*status, *code) {
-                (_, Some(codes::MISSING_SCOPE)) => f(
+                (_, Some(codes::MISSING_SCOPE)) | (403, _) => f(
                     "missing_scope",
                     false,
                     format!("the Zoom app lacks a scope: add {scopes}"),
@@ -886,6 +886,7 @@ mod tests {
             (ZoomError::Timeout, "zoom_unavailable", true),
             (api(503, None), "zoom_unavailable", true),
             (api(400, Some(codes::MISSING_SCOPE)), "missing_scope", false),
+            (api(403, None), "missing_scope", false),
             (api(404, Some(4130)), "unknown_channel", false),
             (api(400, Some(5420)), "channel_unavailable", false),
             (
