@@ -323,10 +323,19 @@ async fn post_signed(
             error: None,
             body,
         },
-        Err(e) => WebhookDelivery {
-            status: None,
-            error: Some(format!("{url}: {e}")),
-            body: String::new(),
-        },
+        Err(e) => {
+            // reqwest's own message names only the URL; the causes say what failed.
+            let mut error = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                error.push_str(&format!(": {c}"));
+                cause = c.source();
+            }
+            WebhookDelivery {
+                status: None,
+                error: Some(error),
+                body: String::new(),
+            }
+        }
     }
 }

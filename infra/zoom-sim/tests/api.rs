@@ -760,6 +760,22 @@ fn faults_and_endpoints_serialize_as_documented() {
         serde_json::to_value(Endpoint::Dashboard).unwrap(),
         json!("dashboard")
     );
+    let names: Vec<Value> = Endpoint::ALL
+        .iter()
+        .map(|e| serde_json::to_value(e).unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "token",
+            "meeting",
+            "dashboard",
+            "chat",
+            "meeting_status",
+            "user",
+            "user_meetings"
+        ]
+    );
     let e: Endpoint = serde_json::from_value(json!("token")).unwrap();
     assert_eq!(e, Endpoint::Token);
 }
