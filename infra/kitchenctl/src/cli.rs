@@ -40,6 +40,12 @@ pub enum Command {
     Doctor,
     /// Each room at a glance: count and source, staleness, last webhook, last reconcile.
     Status,
+    /// Send MESSAGE as a Team Chat direct message to everyone in ROOM who has an email.
+    Announce {
+        room: String,
+        /// At most 1024 characters.
+        message: String,
+    },
     /// The permanent Zoom meetings (rooms).
     #[command(subcommand)]
     Room(RoomCommand),

@@ -2,6 +2,7 @@
 //! terminal. `main` only wires: parse the command line, load the settings,
 //! run the command, print its answer and exit with its status.
 
+mod announce;
 mod aws;
 mod cli;
 mod doctor;
@@ -57,6 +58,7 @@ async fn run(cli: Cli) -> Result<Report, CtlError> {
     match cli.command {
         Command::Doctor => doctor::run(&settings).await,
         Command::Status => room::status(&settings).await,
+        Command::Announce { room, message } => announce::run(&settings, &room, &message).await,
         Command::Room(RoomCommand::Create { name, host, topic }) => {
             room::create(&settings, &name, &host, topic).await
         }

@@ -659,3 +659,56 @@ async fn status_and_doctor_read_presence_activity() {
     );
     assert!(lounge["fix"].as_str().unwrap().contains("reconcile"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn announce_messages_everyone_in_the_room() {
+    let d = demo().await;
+    let run = ctl(
+        &d.env,
+        &[
+            "announce",
+            "kitchen",
+            "Cake in the real kitchen in five minutes",
+            "--json",
+        ],
+    )
+    .await;
+    assert_eq!(run.status, 0, "{run:?}");
+    run.assert_no_secrets(&never_printed());
+    let doc = run.json();
+    let mut sent: Vec<String> = doc["sent"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["email"].as_str().unwrap().to_owned())
+        .collect();
+    sent.sort();
+    let messages = d.sim.sim.messages();
+    let mut received: Vec<String> = messages.iter().map(|m| m.to_contact.clone()).collect();
+    received.sort();
+    assert!(!sent.is_empty());
+    assert_eq!(sent, received);
+    assert!(
+        messages
+            .iter()
+            .all(|m| m.message == "Cake in the real kitchen in five minutes"
+                && m.user_id == DEMO_TECH_USER)
+    );
+    assert_eq!(doc["failed"], json!([]));
+
+    let empty = ctl(&d.env, &["announce", "lounge", "Anyone?", "--json"]).await;
+    assert_eq!(empty.status, 1, "{empty:?}");
+    assert_eq!(empty.json()["error"], "room_empty");
+    let unknown = ctl(&d.env, &["announce", "attic", "Anyone?", "--json"]).await;
+    assert_eq!(unknown.status, 2, "{unknown:?}");
+    assert_eq!(unknown.json()["error"], "unknown_room");
+    let long = "x".repeat(1025);
+    let too_long = ctl(&d.env, &["announce", "kitchen", &long, "--json"]).await;
+    assert_eq!(too_long.status, 2, "{too_long:?}");
+    assert_eq!(too_long.json()["error"], "invalid_message");
+    assert_eq!(
+        d.sim.sim.messages().len(),
+        messages.len(),
+        "nothing more was sent"
+    );
+}
