@@ -336,3 +336,37 @@ async fn huge_retry_after_is_capped_not_a_panic() {
     }
     assert_eq!(sim.sim.stats().dashboard_requests, 1);
 }
+
+/// The request's deadline comes from the Lambda context: with 1.3 s left
+/// (0.3 s after the margin) a slow Zoom is cut off there, before the HTTP
+/// client's own 0.5 s timeout and the 2 s fallback budget, and the device gets
+/// a clear 502 instead of a Lambda timeout.
+#[tokio::test]
+async fn the_lambda_deadline_bounds_the_whole_request() {
+    use kitchen::lambda_http::{Context, RequestExt};
+    let (sim, state) = setup(10 * SECOND, 300 * SECOND).await;
+    sim.sim
+        .push_fault(Endpoint::Dashboard, Fault::Delay { ms: 1500 });
+    let mut ctx = Context::default();
+    ctx.deadline = u64::try_from(
+        (std::time::SystemTime::now() + Duration::from_millis(1300))
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let resp = handle(&state, get().request().with_lambda_context(ctx))
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    let (status, body) = body_json(resp).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (502, Some("zoom_timeout"))
+    );
+    assert!(
+        took >= Duration::from_millis(250) && took < Duration::from_millis(450),
+        "{took:?}"
+    );
+}
