@@ -257,7 +257,12 @@ impl ZoomClient {
         meeting_id: &str,
     ) -> Result<bool, ZoomError> {
         let meeting: MeetingResponse = self
-            .call(creds, Method::GET, self.api(&["meetings", meeting_id]), None)
+            .call(
+                creds,
+                Method::GET,
+                self.api(&["meetings", meeting_id]),
+                None,
+            )
             .await?;
         if meeting.status.as_deref() != Some("started") {
             return Ok(false);
