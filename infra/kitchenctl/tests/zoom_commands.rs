@@ -712,3 +712,35 @@ async fn announce_messages_everyone_in_the_room() {
         "nothing more was sent"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_when_the_presence_table_is_missing() {
+    let d = demo().await;
+    let env = with(&d.env, &[("KITCHEN_PRESENCE_TABLE", "no-such-table")]);
+    let run = ctl(&env, &["doctor", "--json"]).await;
+    assert_eq!(run.status, 1, "{run:?}");
+    let doc = run.json();
+    assert_eq!(failed(&doc), ["presence table"]);
+    let table = check(&doc, "presence table");
+    assert!(
+        table["detail"]
+            .as_str()
+            .unwrap()
+            .contains("\"no-such-table\""),
+        "{table}"
+    );
+    assert!(
+        table["fix"]
+            .as_str()
+            .unwrap()
+            .contains("KITCHEN_PRESENCE_TABLE")
+    );
+    // status cannot answer for presence rooms without it: a clear error, exit 1.
+    let run = ctl(
+        &with(&env, &[("KITCHEN_COUNT_SOURCE", "presence")]),
+        &["status", "--json"],
+    )
+    .await;
+    assert_eq!(run.status, 1, "{run:?}");
+    assert_eq!(run.json()["error"], "presence_unavailable");
+}
