@@ -27,7 +27,7 @@ use serde_json::json;
 pub const DEADLINE: Duration = Duration::from_millis(2500);
 
 pub struct Webhook {
-    pub kitchen: AppState,
+    pub app: AppState,
     pub store: PresenceStore,
     deadline: Duration,
     clock: fn() -> SystemTime,
@@ -36,16 +36,16 @@ pub struct Webhook {
 impl Webhook {
     pub async fn new(config: PresenceConfig) -> Result<Self, Error> {
         // DynamoDB always needs the SDK, whatever holds the credentials.
-        let (kitchen, sdk) = AppState::with_aws(config.common, DEFAULT_DEADLINE).await?;
+        let (app, sdk) = AppState::with_aws(config.common, DEFAULT_DEADLINE).await?;
         Ok(Self::with_parts(
-            kitchen,
+            app,
             PresenceStore::new(&sdk, config.table),
         ))
     }
 
-    pub fn with_parts(kitchen: AppState, store: PresenceStore) -> Self {
+    pub fn with_parts(app: AppState, store: PresenceStore) -> Self {
         Self {
-            kitchen,
+            app,
             store,
             deadline: DEADLINE,
             clock: SystemTime::now,
@@ -87,7 +87,7 @@ async fn receive(state: &Webhook, req: &Request) -> Result<Response<Body>, ApiEr
     }
     // Which part of the secret is wrong is the operator's business, not the
     // caller's: any failure to read it is the same retryable 503.
-    let creds = state.kitchen.credentials.get().await.map_err(|e| {
+    let creds = state.app.credentials.get().await.map_err(|e| {
         tracing::error!(error = %e, "the credentials secret cannot be read; webhooks cannot be verified");
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -117,7 +117,7 @@ async fn receive(state: &Webhook, req: &Request) -> Result<Response<Body>, ApiEr
         ApiError::bad_request("invalid_payload", e.to_string())
     })?;
     let event_type = event.event_type().to_owned();
-    let ours = state.kitchen.config.meeting_id.as_str();
+    let ours = state.app.config.meeting_id.as_str();
     let event = match decide(event, secret, ours, now) {
         Decision::Answer(body) => {
             tracing::info!(event = event_type, "answered Zoom's URL validation");
@@ -787,5 +787,38 @@ mod tests {
         let (status, body) = call(&state, post(&join("Judy", "J-1"))).await;
         assert_eq!((status, body["error"].as_str()), (503, Some("timeout")));
         assert!(started.elapsed() < Duration::from_secs(1));
+    }
+
+    /// The Lambda context's deadline, less the margin, bounds the secret read
+    /// and the table write when it is sooner than Zoom's 2.5 s.
+    #[tokio::test]
+    async fn the_lambda_deadline_bounds_the_delivery() {
+        use kitchen::lambda_http::{Context, RequestExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        let sim = Sim::demo().spawn().await;
+        let state = Webhook::with_parts(kitchen(&sim), store_at(&format!("http://{addr}")).await);
+        let mut ctx = Context::default();
+        ctx.deadline = kitchen::time::unix_millis(SystemTime::now() + Duration::from_millis(1300));
+        let started = std::time::Instant::now();
+        let resp = handle(
+            &state,
+            post(&join("Kim", "K-1")).request().with_lambda_context(ctx),
+        )
+        .await
+        .unwrap();
+        let took = started.elapsed();
+        let (status, body) = body_json(resp).await;
+        assert_eq!((status, body["error"].as_str()), (503, Some("timeout")));
+        assert!(
+            took >= Duration::from_millis(200) && took < Duration::from_millis(800),
+            "{took:?}"
+        );
     }
 }
