@@ -7,6 +7,7 @@
   var STORE = 'kitchen.viewerKey';
   var REFRESH_MS = 5000;
   var TIMEOUT_MS = 8000;
+  var NOTE_MS = 8000;
   var key = null;
   var timer = null;
   var lastOk = null;
@@ -168,10 +169,12 @@
     var list = $('rooms');
     var seen = new Set();
     var stale = false;
+    var now = Date.now();
+    notes.forEach(function (n, room) { if (n.until < now) notes.delete(room); });
     rooms.forEach(function (r, i) {
       seen.add(r.room);
       stale = stale || r.stale;
-      var sig = JSON.stringify([r, admin, confirming.has(r.room), busy.has(r.room), notes.get(r.room) || '']);
+      var sig = JSON.stringify([r, admin, confirming.has(r.room), busy.has(r.room), (notes.get(r.room) || {}).text || '']);
       var c = cards.get(r.room);
       if (!c) {
         c = { el: el('article', { class: 'room', 'data-room': r.room }), sig: '' };
@@ -246,14 +249,19 @@
       ]));
       if (focused === 'end') focused = 'cancel';
     }
-    var note = notes.get(r.room);
-    if (note) kids.push(el('p', { class: 'note', role: 'status', text: note }));
+    var shown = notes.get(r.room);
+    if (shown) kids.push(el('p', { class: 'note', role: 'status', text: shown.text }));
     card.textContent = '';
     kids.forEach(function (k) { card.appendChild(k); });
     if (focused) {
       var again = card.querySelector('[data-action="' + focused + '"]') || card.querySelector('[data-action="end"]');
       if (again) again.focus();
     }
+  }
+
+  // A note under a room's card, shown for a while.
+  function note(room, text) {
+    notes.set(room, { text: text, until: Date.now() + NOTE_MS });
   }
 
   async function endRoom(room) {
@@ -271,9 +279,9 @@
       store(null);
       return showSignIn('Signed out: ' + await errorText(res, 'This key was not accepted'));
     }
-    if (!res) notes.set(room, 'Could not reach the kitchen to end the meeting; try again.');
-    else if (res.ok) notes.set(room, 'The meeting was ended.');
-    else notes.set(room, await errorText(res, 'The meeting could not be ended'));
+    if (!res) note(room, 'Could not reach the kitchen to end the meeting; try again.');
+    else if (res.ok) note(room, 'The meeting was ended.');
+    else note(room, await errorText(res, 'The meeting could not be ended'));
     load();
   }
 
