@@ -19,6 +19,8 @@ pub struct Credentials {
     pub client_secret: Secret,
     pub device_keys: DeviceKeys,
     pub webhook_secret_token: Option<Secret>,
+    /// Who may open the kitchen page (`viewers`); a bad entry is skipped.
+    pub viewers: crate::viewers::Viewers,
 }
 
 #[derive(Debug, Clone)]
@@ -78,6 +80,7 @@ impl Credentials {
             client_secret: Secret::new(text_field("client_secret")?),
             device_keys,
             webhook_secret_token,
+            viewers: crate::viewers::from_secret(obj).0,
         })
     }
 
@@ -103,6 +106,7 @@ impl Credentials {
             client_secret: Secret::new(env.required("ZOOM_CLIENT_SECRET")?),
             device_keys,
             webhook_secret_token: env.get("ZOOM_WEBHOOK_SECRET_TOKEN").map(Secret::new),
+            viewers: Default::default(),
         })
     }
 }

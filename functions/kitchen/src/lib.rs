@@ -24,6 +24,7 @@ pub mod rooms;
 pub mod secret;
 pub mod time;
 pub mod token;
+pub mod viewers;
 pub mod webhook;
 pub mod zoom;
 

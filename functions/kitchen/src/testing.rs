@@ -34,6 +34,7 @@ pub fn credentials() -> Credentials {
         client_secret: Secret::new(DEMO_CLIENT_SECRET),
         device_keys: DeviceKeys::from_pairs([(DEVICE, DEVICE_KEY)]),
         webhook_secret_token: Some(Secret::new(WEBHOOK_TOKEN)),
+        viewers: Default::default(),
     }
 }
 
