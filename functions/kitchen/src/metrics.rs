@@ -15,7 +15,9 @@
 //! is written, since no one would collect it. `cargo lambda watch` sets the
 //! variable, so the local stack prints the lines like a deployed one.
 //! Writing never panics: a failed write to stdout loses the data point, not the
-//! request.
+//! request. The lines carry no `level`, so under the template's JSON
+//! `LoggingConfig` Lambda files them as INFO: an `ApplicationLogLevel` above
+//! INFO would drop them.
 
 use std::io::Write;
 use std::sync::OnceLock;
