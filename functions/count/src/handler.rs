@@ -350,7 +350,7 @@ async fn count(state: &Count, req: &Request) -> Result<Response<Body>, ApiError>
         metrics::incr(Metric::CountServedStale);
     }
     tracing::debug!(
-        device = device.as_deref().unwrap_or("-"),
+        device = device.as_ref().map_or("-", |d| d.name.as_str()),
         count = snap.headcount.count,
         stale,
         "count served"

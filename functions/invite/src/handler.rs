@@ -114,7 +114,13 @@ async fn invite(state: &Invite, req: &Request) -> Result<Response<Body>, ApiErro
     let deadline = state.app.deadline_for(req);
     let device = state.app.authorize(req.headers(), &deadline).await?;
     // From here on every answer is an invite sent or refused.
-    let outcome = send(state, req, &deadline, device.as_deref()).await;
+    let outcome = send(
+        state,
+        req,
+        &deadline,
+        device.as_ref().map(|d| d.name.as_str()),
+    )
+    .await;
     metrics::incr(match outcome {
         Ok(_) => Metric::InviteSent,
         Err(_) => Metric::InviteRefused,

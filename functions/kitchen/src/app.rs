@@ -12,6 +12,7 @@ use crate::config::CommonConfig;
 use crate::credentials::{CredentialError, CredentialStore, Credentials};
 use crate::deadline::Deadline;
 use crate::device_auth::{AuthFailure, authenticate};
+use crate::devices::Device;
 use crate::http::ApiError;
 use crate::zoom::{Timeouts, ZoomClient, ZoomError};
 
@@ -103,19 +104,19 @@ impl AppState {
         read.map_err(|e| ApiError::from(&e))
     }
 
-    /// The calling device's name, or `None` when device auth is switched off.
+    /// The calling device, or `None` when device auth is switched off.
     /// Logs name the device, never the key.
     pub async fn authorize(
         &self,
         headers: &HeaderMap,
         deadline: &Deadline,
-    ) -> Result<Option<String>, ApiError> {
+    ) -> Result<Option<Device>, ApiError> {
         if !self.config.device_auth {
             return Ok(None);
         }
         let creds = self.credentials_within(deadline).await?;
-        match authenticate(&creds.device_keys, headers) {
-            Ok(device) => Ok(Some(device.to_owned())),
+        match authenticate(&creds.devices, headers) {
+            Ok(device) => Ok(Some(device.clone())),
             Err(AuthFailure::NoKeysConfigured) => {
                 // For the operator only: the caller is told what a wrong key gets.
                 tracing::error!("{}", AuthFailure::NoKeysConfigured.message());

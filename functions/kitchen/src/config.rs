@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::credentials::{CredentialSource, Credentials};
+use crate::rooms::Rooms;
 
 pub const DEFAULT_API_URL: &str = "https://api.zoom.us/v2";
 pub const DEFAULT_OAUTH_URL: &str = "https://zoom.us/oauth/token";
@@ -103,6 +104,11 @@ pub struct ZoomEndpoints {
 /// Settings every function shares.
 #[derive(Debug)]
 pub struct CommonConfig {
+    /// `KITCHEN_ROOMS`, or `ZOOM_MEETING_ID` as one room named `kitchen`.
+    pub rooms: Rooms,
+    /// TEMPORARY: the default room's meeting id (else the first room's), for
+    /// the crates that still serve one room (webhook, reconcile, page). Remove
+    /// it when they read [`CommonConfig::rooms`].
     pub meeting_id: String,
     pub zoom: ZoomEndpoints,
     pub credentials: CredentialSource,
@@ -111,8 +117,10 @@ pub struct CommonConfig {
 
 impl CommonConfig {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let rooms = Rooms::from_env(env)?;
         Ok(Self {
-            meeting_id: meeting_id(env)?,
+            meeting_id: first_meeting_id(&rooms),
+            rooms,
             zoom: ZoomEndpoints {
                 api_url: url(env, "ZOOM_API_URL", DEFAULT_API_URL)?,
                 oauth_url: url(env, "ZOOM_OAUTH_URL", DEFAULT_OAUTH_URL)?,
@@ -123,21 +131,13 @@ impl CommonConfig {
     }
 }
 
-fn meeting_id(env: &Env) -> Result<String, ConfigError> {
-    let raw = env.required("ZOOM_MEETING_ID")?;
-    // Zoom shows meeting ids grouped ("857 4606 5432"); accept that form.
-    let id: String = raw
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '-')
-        .collect();
-    if (9..=12).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(id)
-    } else {
-        Err(ConfigError::new(
-            "ZOOM_MEETING_ID",
-            format!("must be a 9 to 12 digit Zoom meeting id, got {raw:?}"),
-        ))
-    }
+/// The default room's meeting id, else the first room's (rooms are never empty).
+pub fn first_meeting_id(rooms: &Rooms) -> String {
+    rooms
+        .default_room()
+        .or_else(|| rooms.iter().next())
+        .map(|r| r.meeting_id.clone())
+        .unwrap_or_default()
 }
 
 fn url(env: &Env, var: &'static str, default: &str) -> Result<String, ConfigError> {
@@ -186,6 +186,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.meeting_id, "85746065432");
+        assert_eq!(c.rooms, Rooms::single("85746065432"));
         assert_eq!(c.zoom.api_url, DEFAULT_API_URL);
         assert_eq!(c.zoom.oauth_url, DEFAULT_OAUTH_URL);
         assert!(c.device_auth);
@@ -198,7 +199,7 @@ mod tests {
     fn each_error_names_its_variable() {
         assert_eq!(
             load(&[("ZOOM_SECRET_ID", "x")]).unwrap_err().var,
-            "ZOOM_MEETING_ID"
+            "KITCHEN_ROOMS"
         );
         assert_eq!(
             load(&[("ZOOM_MEETING_ID", "12ab"), ("ZOOM_SECRET_ID", "x")])
@@ -245,7 +246,7 @@ mod tests {
             panic!("expected inline credentials")
         };
         assert_eq!(creds.account_id, "acc");
-        assert_eq!(creds.device_keys.len(), 1);
+        assert_eq!(creds.devices.len(), 1);
     }
 
     #[test]

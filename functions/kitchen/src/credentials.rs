@@ -1,6 +1,6 @@
-//! Zoom credentials, device keys and the webhook secret token: read from Secrets
-//! Manager on first use and kept for the container's life. A failed read is not
-//! cached, so the next invocation tries again.
+//! Zoom credentials, devices, viewers and the webhook secret token: read from
+//! Secrets Manager on first use and kept for the container's life. A failed
+//! read is not cached, so the next invocation tries again.
 
 use std::sync::Arc;
 
@@ -8,7 +8,7 @@ use serde_json::Value;
 use tokio::sync::OnceCell;
 
 use crate::config::{ConfigError, Env};
-use crate::device_auth::DeviceKeys;
+use crate::devices::{self, Devices};
 use crate::secret::Secret;
 
 /// What the secret holds. Field values never appear in `Debug` or in errors.
@@ -17,7 +17,9 @@ pub struct Credentials {
     pub account_id: String,
     pub client_id: String,
     pub client_secret: Secret,
-    pub device_keys: DeviceKeys,
+    /// The desk devices (`devices`, and the older `device_keys`); a bad entry
+    /// is skipped and logged by name at load, never fatal.
+    pub devices: Devices,
     pub webhook_secret_token: Option<Secret>,
     /// Who may open the kitchen page (`viewers`); a bad entry is skipped.
     pub viewers: crate::viewers::Viewers,
@@ -63,22 +65,24 @@ impl Credentials {
                 None => Err(malformed(&format!("field \"{name}\" is missing"))),
             }
         };
-        let device_keys = match obj.get("device_keys") {
-            None | Some(Value::Null) => DeviceKeys::default(),
-            Some(v) => DeviceKeys::from_json(v)
-                .map_err(|why| malformed(&format!("field \"device_keys\" {why}")))?,
-        };
         let webhook_secret_token = match obj.get("webhook_secret_token") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) if s.is_empty() || s == PLACEHOLDER => None,
             Some(Value::String(s)) => Some(Secret::new(s.clone())),
             Some(_) => return Err(malformed("field \"webhook_secret_token\" must be a string")),
         };
+        let account_id = text_field("account_id")?;
+        let client_id = text_field("client_id")?;
+        let client_secret = Secret::new(text_field("client_secret")?);
+        let (devices, skipped) = devices::from_secret(obj);
+        for s in &skipped {
+            tracing::warn!(field = s.field, device = %s.name, reason = %s.reason, "a device entry in the secret was ignored");
+        }
         Ok(Self {
-            account_id: text_field("account_id")?,
-            client_id: text_field("client_id")?,
-            client_secret: Secret::new(text_field("client_secret")?),
-            device_keys,
+            account_id,
+            client_id,
+            client_secret,
+            devices,
             webhook_secret_token,
             viewers: crate::viewers::from_secret(obj).0,
         })
@@ -87,24 +91,30 @@ impl Credentials {
     /// The same values from `ZOOM_ACCOUNT_ID`, `ZOOM_CLIENT_ID`, `ZOOM_CLIENT_SECRET`,
     /// `KITCHEN_DEVICE_KEYS` (JSON object) and `ZOOM_WEBHOOK_SECRET_TOKEN`.
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let device_keys = match env.get("KITCHEN_DEVICE_KEYS") {
-            None => DeviceKeys::default(),
+        // Read like the secret's `device_keys`, but checked at start: a bad
+        // entry in the environment is a configuration error naming the device.
+        let devices = match env.get("KITCHEN_DEVICE_KEYS") {
+            None => Devices::default(),
             Some(raw) => {
-                let v: Value = serde_json::from_str(&raw).map_err(|_| {
-                    ConfigError::new(
-                        "KITCHEN_DEVICE_KEYS",
-                        "must be a JSON object of device name to key",
-                    )
-                })?;
-                DeviceKeys::from_json(&v)
-                    .map_err(|why| ConfigError::new("KITCHEN_DEVICE_KEYS", why))?
+                let bad = |why: String| ConfigError::new("KITCHEN_DEVICE_KEYS", why);
+                let v: Value = serde_json::from_str(&raw)
+                    .ok()
+                    .filter(Value::is_object)
+                    .ok_or_else(|| bad("must be a JSON object of device name to key".into()))?;
+                let mut obj = serde_json::Map::new();
+                obj.insert("device_keys".into(), v);
+                let (devices, skipped) = devices::from_secret(&obj);
+                if let Some(s) = skipped.first() {
+                    return Err(bad(format!("device {:?}: {}", s.name, s.reason)));
+                }
+                devices
             }
         };
         Ok(Self {
             account_id: env.required("ZOOM_ACCOUNT_ID")?,
             client_id: env.required("ZOOM_CLIENT_ID")?,
             client_secret: Secret::new(env.required("ZOOM_CLIENT_SECRET")?),
-            device_keys,
+            devices,
             webhook_secret_token: env.get("ZOOM_WEBHOOK_SECRET_TOKEN").map(Secret::new),
             viewers: Default::default(),
         })
@@ -156,7 +166,7 @@ impl CredentialStore {
                 let creds = Credentials::from_secret_json(text).inspect_err(|e| {
                     tracing::error!(secret_id = %secret_id, error = %e, "the credentials secret is malformed");
                 })?;
-                tracing::info!(secret_id = %secret_id, devices = creds.device_keys.len(), "credentials loaded");
+                tracing::info!(secret_id = %secret_id, devices = creds.devices.len(), "credentials loaded");
                 Ok(Arc::new(creds))
             }
         }
@@ -191,7 +201,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.account_id, "a");
         assert_eq!(c.client_secret.expose(), "s");
-        assert_eq!(c.device_keys.len(), 1);
+        assert_eq!(c.devices.len(), 1);
         assert_eq!(c.webhook_secret_token.unwrap().expose(), "w");
     }
 
@@ -209,14 +219,6 @@ mod tests {
                 r#"{"account_id":"a","client_id":"c","client_secret":"REPLACE_ME"}"#,
                 "placeholder",
             ),
-            (
-                r#"{"account_id":"a","client_id":"c","client_secret":"s","device_keys":["topsecretvalue"]}"#,
-                "device_keys",
-            ),
-            (
-                r#"{"account_id":"a","client_id":"c","client_secret":"s","device_keys":{"d":7,"e":"topsecretvalue"}}"#,
-                "device_keys",
-            ),
         ];
         for (text, expected) in cases {
             let msg = Credentials::from_secret_json(text).unwrap_err().to_string();
@@ -226,5 +228,23 @@ mod tests {
             );
             assert!(!msg.contains("topsecretvalue"), "{msg:?} leaks a value");
         }
+    }
+
+    #[test]
+    fn a_bad_device_entry_is_skipped_not_fatal() {
+        let c = Credentials::from_secret_json(
+            r#"{"account_id":"a","client_id":"c","client_secret":"s",
+                "devices":{"short":{"key":"tiny"},"good":{"key":"good-key-0123456789","owner":"ann@example.com","room":"lounge"}},
+                "device_keys":{"d":7,"legacy":"legacy-key-0123456789"}}"#,
+        )
+        .unwrap();
+        let mut names: Vec<_> = c.devices.iter().map(|d| d.name.as_str()).collect();
+        names.sort();
+        assert_eq!(names, ["good", "legacy"]);
+        let c = Credentials::from_secret_json(
+            r#"{"account_id":"a","client_id":"c","client_secret":"s","device_keys":["x"]}"#,
+        )
+        .unwrap();
+        assert!(c.devices.is_empty());
     }
 }

@@ -91,6 +91,8 @@ fn digest(s: &str) -> [u8; 32] {
 /// Why a key in the secret is unusable; never quotes the key.
 pub fn check_key(key: Option<&serde_json::Value>) -> Result<&str, &'static str> {
     match key {
+        // API Gateway would deliver such a key as if two had been sent.
+        Some(serde_json::Value::String(k)) if k.contains(',') => Err("its key contains a comma"),
         Some(serde_json::Value::String(k)) if k.len() >= MIN_KEY_LEN => Ok(k),
         Some(serde_json::Value::String(_)) => Err("its key is shorter than 16 characters"),
         Some(_) => Err("its key is not a string"),
@@ -135,7 +137,12 @@ mod tests {
             check_key(Some(&json!("0123456789abcdef"))),
             Ok("0123456789abcdef")
         );
-        for bad in [json!("shortkey"), json!(7), json!(null)] {
+        for bad in [
+            json!("shortkey"),
+            json!(7),
+            json!(null),
+            json!("shortkey,0123456789"),
+        ] {
             let why = check_key(Some(&bad)).unwrap_err();
             assert!(!why.contains("shortkey"));
         }

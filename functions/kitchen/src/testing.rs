@@ -11,7 +11,6 @@ use serde_json::{Value, json};
 use crate::app::AppState;
 use crate::config::{CommonConfig, ZoomEndpoints};
 use crate::credentials::{CredentialSource, Credentials};
-use crate::device_auth::DeviceKeys;
 use crate::secret::Secret;
 use crate::zoom::Timeouts;
 
@@ -32,10 +31,20 @@ pub fn credentials() -> Credentials {
         account_id: DEMO_ACCOUNT_ID.into(),
         client_id: DEMO_CLIENT_ID.into(),
         client_secret: Secret::new(DEMO_CLIENT_SECRET),
-        device_keys: DeviceKeys::from_pairs([(DEVICE, DEVICE_KEY)]),
+        devices: devices(json!({ "device_keys": { DEVICE: DEVICE_KEY } })),
         webhook_secret_token: Some(Secret::new(WEBHOOK_TOKEN)),
         viewers: Default::default(),
     }
+}
+
+/// The devices of a secret's JSON (`{"devices": …, "device_keys": …}`);
+/// panics when an entry would be skipped, so a test never runs on fewer
+/// devices than it wrote.
+pub fn devices(secret: Value) -> crate::devices::Devices {
+    let obj = secret.as_object().expect("a JSON object");
+    let (devices, skipped) = crate::devices::from_secret(obj);
+    assert!(skipped.is_empty(), "skipped devices: {skipped:?}");
+    devices
 }
 
 /// The secret's JSON as stored in Secrets Manager, matching [`credentials`].
@@ -63,6 +72,7 @@ pub fn endpoints(sim: impl AsRef<str>) -> ZoomEndpoints {
 /// Configuration for the simulator at base URL `sim`, its demo meeting as the room.
 pub fn common_config(sim: impl AsRef<str>, source: CredentialSource) -> CommonConfig {
     CommonConfig {
+        rooms: crate::rooms::Rooms::single(DEMO_MEETING_ID),
         meeting_id: DEMO_MEETING_ID.into(),
         zoom: endpoints(sim),
         credentials: source,

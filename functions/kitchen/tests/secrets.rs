@@ -48,8 +48,8 @@ async fn read_once_per_container() {
             k.authorize(&bearer(kitchen::testing::DEVICE_KEY), &soon())
                 .await
                 .unwrap()
-                .as_deref(),
-            Some(kitchen::testing::DEVICE)
+                .map(|d| d.name),
+            Some(kitchen::testing::DEVICE.to_owned())
         );
     }
     // Changing the secret afterwards does not affect this container: it was read once.
@@ -84,8 +84,8 @@ async fn outage_gives_503_then_recovers() {
         k.authorize(&bearer(kitchen::testing::DEVICE_KEY), &soon())
             .await
             .unwrap()
-            .as_deref(),
-        Some(kitchen::testing::DEVICE)
+            .map(|d| d.name),
+        Some(kitchen::testing::DEVICE.to_owned())
     );
 }
 
@@ -104,21 +104,50 @@ async fn malformed_secret_is_503_without_echoing_values() {
     let (logs, _guard) = LogCapture::start();
     let moto = moto_endpoint();
     let name = unique("kitchen");
-    let value = r#"{"account_id":"acct","client_id":"cid","client_secret":"s3cr3t-value-xyz","device_keys":{"desk":"short"}}"#;
+    let value = r#"{"account_id":"acct","client_id":"cid","client_secret":42,"device_keys":{"desk":"s3cr3t-device-key-xyz"}}"#;
     put_secret(&sdk_config(&moto).await, &name, value).await;
     let (k, _sim) = app_reading(&name, &moto).await;
     let e = k.credentials_within(&soon()).await.unwrap_err();
     assert_eq!((e.status.as_u16(), e.code), (503, "credentials_malformed"));
     let response = String::from_utf8(e.into_response().body().to_vec()).unwrap();
-    // The operator finds the problem in the log; the caller learns no device name.
-    assert!(logs.text().contains("device_keys"));
-    assert!(!response.contains("desk"), "{response}");
-    for v in ["s3cr3t-value-xyz", "short", "acct", "cid"] {
-        assert!(
-            !response.contains(&format!("\"{v}\"")) && !response.contains(&format!(" {v} ")),
-            "{response}"
-        );
+    // The operator finds the problem in the log; the caller learns no field or device name.
+    assert!(logs.text().contains("client_secret"));
+    for v in ["desk", "s3cr3t", "acct", "cid"] {
+        assert!(!response.contains(v), "{response}");
     }
-    assert!(!response.contains("s3cr3t"));
-    logs.assert_no_secrets(&["s3cr3t-value-xyz"]);
+    logs.assert_no_secrets(&["s3cr3t-device-key-xyz"]);
+}
+
+/// One bad device entry is skipped (logged by name and reason, never by key);
+/// every other device keeps working.
+#[tokio::test]
+async fn one_bad_device_entry_leaves_the_others_working() {
+    let (logs, _guard) = LogCapture::start();
+    let moto = moto_endpoint();
+    let name = unique("kitchen");
+    let mut secret: serde_json::Value = serde_json::from_str(&secret_json()).unwrap();
+    secret["devices"] = serde_json::json!({
+        "desk-short": {"key": "short-s3cr3t"},
+        "desk-anna": {"key": "anna-key-0123456789", "owner": "anna@example.com"}
+    });
+    put_secret(&sdk_config(&moto).await, &name, &secret.to_string()).await;
+    let (k, _sim) = app_reading(&name, &moto).await;
+    for (key, device) in [
+        (kitchen::testing::DEVICE_KEY, kitchen::testing::DEVICE),
+        ("anna-key-0123456789", "desk-anna"),
+    ] {
+        let found = k.authorize(&bearer(key), &soon()).await.unwrap().unwrap();
+        assert_eq!(found.name, device);
+    }
+    let e = k
+        .authorize(&bearer("short-s3cr3t"), &soon())
+        .await
+        .unwrap_err();
+    assert_eq!((e.status.as_u16(), e.code), (401, "invalid_device_key"));
+    let text = logs.text();
+    assert!(
+        text.contains("desk-short") && text.contains("shorter than 16"),
+        "{text}"
+    );
+    logs.assert_no_secrets(&["short-s3cr3t", "anna-key-0123456789"]);
 }
