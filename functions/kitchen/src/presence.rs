@@ -23,24 +23,28 @@
 //! never overwrites a newer state. A failed condition is an expected outcome,
 //! not an error. Meta times only ever rise, by the same kind of condition.
 //!
-//! **Reconcile** ([`PresenceStore::repair`]) changes a person's state only when
-//! its dashboard snapshot and the previous one agree, and never a row a webhook
-//! wrote after the previous snapshot (or within [`REPAIR_GRACE_MS`]); it
-//! refreshes the expiry of everyone both Zoom and the table see present.
+//! **Reconcile** ([`PresenceStore::repair`], in [`repair`]) changes a person's
+//! state only when its dashboard snapshot and the previous one agree, and never
+//! a row a webhook wrote after the previous snapshot (or within
+//! [`REPAIR_GRACE_MS`]); it refreshes the expiry of everyone both Zoom and the
+//! table see present.
 //!
 //! Counted: sessions `in`, newer than the last `meeting.ended`, not expired,
 //! grouped into people by [`crate::people`] (two devices are one person).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::time::SystemTime;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 
+pub mod repair;
+
+pub use repair::Repair;
+
 use crate::config::{CommonConfig, ConfigError, Env};
-use crate::participants::{Participant, present_people};
-use crate::people::{People, Person, Sighting, group};
+use crate::people::{People, Sighting, group};
 use crate::time::unix_millis;
 use crate::webhook::{Change, WebhookEvent};
 
@@ -134,13 +138,6 @@ pub struct SessionRow {
     pub counted: bool,
 }
 
-impl SessionRow {
-    /// Written by a webhook after `cutoff_ms`: reconcile leaves it alone.
-    fn webhook_after(&self, cutoff_ms: u64) -> bool {
-        self.event_ts != 0 && self.at_ms > cutoff_ms
-    }
-}
-
 /// Reconcile's last look at Zoom's dashboard.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Verified {
@@ -178,17 +175,6 @@ pub enum Applied {
     /// The event carries no presence fact (URL validation, ignored events,
     /// leaving the waiting room, admission).
     NotTracked,
-}
-
-/// What [`PresenceStore::repair`] changed, by display name.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Repair {
-    pub added: Vec<String>,
-    pub removed: Vec<String>,
-    /// Sessions whose expiry was pushed forward (present in Zoom and the table).
-    pub refreshed: usize,
-    /// People counted after the repair.
-    pub count: usize,
 }
 
 /// A presence-table failure. Names the kind and AWS's error code only, never
@@ -354,261 +340,6 @@ impl PresenceStore {
             .await
     }
 
-    /// Brings the table in line with Zoom's live dashboard `live`, taken at
-    /// `now_ms` (best the moment the fetch started), and records this snapshot
-    /// for the next run. A person's state changes only when this snapshot and
-    /// the previous one agree: counted here but absent from both → their
-    /// sessions are marked `out`; present in both but not counted here → an
-    /// `in` session per live entry. No row that a webhook wrote after the
-    /// previous snapshot, or within [`REPAIR_GRACE_MS`], is touched (checked by
-    /// the write's condition, so a webhook landing meanwhile also wins), nor
-    /// are people added when the meeting ended after that. Sessions present in
-    /// both Zoom and the table get their expiry pushed forward.
-    pub async fn repair(
-        &self,
-        meeting_id: &str,
-        live: &[Participant],
-        now_ms: u64,
-    ) -> Result<Repair, StoreError> {
-        let pk = room_pk(meeting_id);
-        let now_ms = whole_second(now_ms);
-        let room = self.load(&pk, now_ms).await?;
-
-        // Zoom's view. An entry without identity cannot be tracked by key.
-        let live_people = present_people(live);
-        let live_people: BTreeMap<&str, &Person> = live_people
-            .iter()
-            .filter_map(|p| Some((p.key.as_deref()?, p)))
-            .collect();
-        let live_sessions: HashSet<&str> = live_people
-            .values()
-            .flat_map(|p| p.sessions.iter().map(String::as_str))
-            .collect();
-
-        // The table's view: person → counted sessions.
-        let mut counted: BTreeMap<&str, Vec<&SessionRow>> = BTreeMap::new();
-        for s in room.sessions.iter().filter(|s| s.counted) {
-            counted.entry(s.person.as_str()).or_default().push(s);
-        }
-
-        let refreshed = self
-            .refresh_expiry(&pk, &counted, &live_people, now_ms)
-            .await?;
-        let mut repair = Repair {
-            refreshed,
-            count: room.count,
-            ..Repair::default()
-        };
-        if let Some(previous) = &room.verified {
-            let cutoff_ms = previous.at_ms.min(now_ms.saturating_sub(REPAIR_GRACE_MS));
-            let agreed = Agreed {
-                absent: counted
-                    .keys()
-                    .copied()
-                    .filter(|p| !live_people.contains_key(p) && !previous.people.contains(*p))
-                    .collect(),
-                present: live_people
-                    .keys()
-                    .copied()
-                    .filter(|p| previous.people.contains(*p))
-                    .collect(),
-            };
-            self.remove_absent(
-                &pk,
-                &counted,
-                &agreed,
-                &live_sessions,
-                now_ms,
-                cutoff_ms,
-                &mut repair,
-            )
-            .await?;
-            if room.ended_at_ms.is_none_or(|end| end <= cutoff_ms) {
-                self.add_present(
-                    &pk,
-                    &room,
-                    &counted,
-                    &agreed,
-                    &live_people,
-                    now_ms,
-                    cutoff_ms,
-                    &mut repair,
-                )
-                .await?;
-            }
-        }
-        self.record_snapshot(&pk, now_ms, live_people.keys().copied())
-            .await?;
-        repair.added.sort();
-        repair.removed.sort();
-        repair.count = (repair.count + repair.added.len()).saturating_sub(repair.removed.len());
-        Ok(repair)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn remove_absent(
-        &self,
-        pk: &str,
-        counted: &BTreeMap<&str, Vec<&SessionRow>>,
-        agreed: &Agreed<'_>,
-        live_sessions: &HashSet<&str>,
-        now_ms: u64,
-        cutoff_ms: u64,
-        repair: &mut Repair,
-    ) -> Result<(), StoreError> {
-        for person in &agreed.absent {
-            let sessions = counted.get(person).map(Vec::as_slice).unwrap_or_default();
-            let mut still_in = false;
-            for s in sessions {
-                // Live under another identity, or a webhook newer than the snapshots: keep.
-                if live_sessions.contains(s.session_key.as_str()) || s.webhook_after(cutoff_ms) {
-                    still_in = true;
-                    continue;
-                }
-                let out = SessionWrite {
-                    session_key: s.session_key.clone(),
-                    person: s.person.clone(),
-                    name: None,
-                    state: SessionState::Out,
-                    at_ms: now_ms,
-                    event_ts: 0,
-                };
-                // A failed condition means a webhook landed meanwhile: trust it.
-                still_in |= !self
-                    .write_session(pk, &out, Guard::Repair { cutoff_ms })
-                    .await?;
-            }
-            if !still_in {
-                repair.removed.push(name_of(sessions));
-            }
-        }
-        Ok(())
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn add_present(
-        &self,
-        pk: &str,
-        room: &RoomPresence,
-        counted: &BTreeMap<&str, Vec<&SessionRow>>,
-        agreed: &Agreed<'_>,
-        live_people: &BTreeMap<&str, &Person>,
-        now_ms: u64,
-        cutoff_ms: u64,
-        repair: &mut Repair,
-    ) -> Result<(), StoreError> {
-        let counted_sessions: HashSet<&str> = counted
-            .values()
-            .flatten()
-            .map(|s| s.session_key.as_str())
-            .collect();
-        for person in &agreed.present {
-            let Some(live) = live_people.get(person) else {
-                continue;
-            };
-            let known = counted.contains_key(person)
-                || live
-                    .sessions
-                    .iter()
-                    .any(|s| counted_sessions.contains(s.as_str()));
-            // A webhook newer than the snapshots said otherwise (left, waiting): it wins.
-            let overruled = room.sessions.iter().any(|s| {
-                (s.person == *person || live.sessions.contains(&s.session_key))
-                    && s.webhook_after(cutoff_ms)
-            });
-            if known || overruled {
-                continue;
-            }
-            let mut wrote = false;
-            for session in &live.sessions {
-                let write = SessionWrite {
-                    session_key: session.clone(),
-                    person: (*person).to_owned(),
-                    name: Some(live.name.clone()),
-                    state: SessionState::In,
-                    at_ms: now_ms,
-                    event_ts: 0,
-                };
-                wrote |= self
-                    .write_session(pk, &write, Guard::Repair { cutoff_ms })
-                    .await?;
-            }
-            if wrote {
-                repair.added.push(live.name.clone());
-            }
-        }
-        Ok(())
-    }
-
-    /// Pushes the expiry of sessions present in Zoom and counted here a full
-    /// [`SESSION_TTL_SECS`] ahead once less than half of it is left, so a
-    /// person in the room for days never expires. Changes no state.
-    async fn refresh_expiry(
-        &self,
-        pk: &str,
-        counted: &BTreeMap<&str, Vec<&SessionRow>>,
-        live_people: &BTreeMap<&str, &Person>,
-        now_ms: u64,
-    ) -> Result<usize, StoreError> {
-        let now_s = now_ms / 1000;
-        let mut refreshed = 0;
-        for (person, sessions) in counted {
-            if !live_people.contains_key(person) {
-                continue;
-            }
-            for s in sessions
-                .iter()
-                .filter(|s| s.expires_at_s < now_s + SESSION_TTL_SECS / 2)
-            {
-                let result = self
-                    .client
-                    .update_item()
-                    .table_name(&self.table)
-                    .key("pk", attr_s(pk))
-                    .key("sk", attr_s(format!("{SESSION_PREFIX}{}", s.session_key)))
-                    .update_expression("SET #exp = :exp")
-                    .condition_expression("attribute_exists(#at) AND #exp < :exp")
-                    .expression_attribute_names("#exp", "expires_at")
-                    .expression_attribute_names("#at", "at")
-                    .expression_attribute_values(":exp", attr_n(now_s + SESSION_TTL_SECS))
-                    .send()
-                    .await;
-                if conditional(result)? {
-                    refreshed += 1;
-                }
-            }
-        }
-        Ok(refreshed)
-    }
-
-    /// Stores this run's snapshot (time and people present) for the next run;
-    /// only forward, so an overtaken run cannot replace a newer snapshot.
-    async fn record_snapshot<'a>(
-        &self,
-        pk: &str,
-        at_ms: u64,
-        people: impl Iterator<Item = &'a str>,
-    ) -> Result<(), StoreError> {
-        let people: Vec<AttributeValue> = people.map(attr_s).collect();
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", attr_s(pk))
-            .key("sk", attr_s(META_SK))
-            .update_expression("SET #v = :v, #vp = :vp, #exp = :exp")
-            .condition_expression("attribute_not_exists(#v) OR #v < :v")
-            .expression_attribute_names("#v", "verified_at")
-            .expression_attribute_names("#vp", "verified_people")
-            .expression_attribute_names("#exp", "expires_at")
-            .expression_attribute_values(":v", attr_n(at_ms))
-            .expression_attribute_values(":vp", AttributeValue::L(people))
-            .expression_attribute_values(":exp", attr_n(at_ms / 1000 + META_TTL_SECS))
-            .send()
-            .await;
-        conditional(result).map(drop)
-    }
-
     /// Creates the table with the template's key schema (tests and local runs).
     #[cfg(feature = "testing")]
     pub async fn create_table(&self) -> Result<(), StoreError> {
@@ -744,14 +475,6 @@ impl PresenceStore {
     }
 }
 
-/// The people both snapshots agree on, by person key.
-struct Agreed<'a> {
-    /// Counted here, absent from this snapshot and the previous one.
-    absent: Vec<&'a str>,
-    /// Present in this snapshot and the previous one.
-    present: Vec<&'a str>,
-}
-
 type Item = HashMap<String, AttributeValue>;
 
 fn room_pk(meeting_id: &str) -> String {
@@ -865,15 +588,14 @@ fn assemble(items: &[Item], now_ms: u64) -> RoomPresence {
     }
     let people = people_of(sessions.iter().filter(|r| r.counted));
     let verified_at_ms = meta_time("verified_at");
-    let verified = verified_at_ms.map(|at_ms| Verified {
-        at_ms,
-        people: match meta.and_then(|m| m.get("verified_people")) {
-            Some(AttributeValue::L(list)) => {
-                list.iter().filter_map(|v| v.as_s().ok().cloned()).collect()
-            }
-            _ => BTreeSet::new(),
-        },
-    });
+    // Both parts or none: a row from before snapshots were kept has no people.
+    let verified = match (verified_at_ms, meta.and_then(|m| m.get("verified_people"))) {
+        (Some(at_ms), Some(AttributeValue::L(list))) => Some(Verified {
+            at_ms,
+            people: list.iter().filter_map(|v| v.as_s().ok().cloned()).collect(),
+        }),
+        _ => None,
+    };
     RoomPresence {
         count: people.count(),
         names: people.names(),
