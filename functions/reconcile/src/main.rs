@@ -3,6 +3,8 @@ use kitchen::presence::PresenceConfig;
 use lambda_runtime::{Error, run, service_fn, tracing};
 
 mod handler;
+#[cfg(test)]
+mod tests;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

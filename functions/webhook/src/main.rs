@@ -3,6 +3,8 @@ use kitchen::lambda_http::{Error, run, service_fn, tracing};
 use kitchen::presence::PresenceConfig;
 
 mod handler;
+#[cfg(test)]
+mod tests;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
