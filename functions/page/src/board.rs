@@ -19,7 +19,9 @@ use kitchen::presence::{PresenceStore, RoomPresence};
 use kitchen::time::unix_millis;
 use kitchen::zoom::ZoomError;
 
-use crate::config::{RoomSpec, Settings};
+use kitchen::rooms::Room as RoomSpec;
+
+use crate::config::Settings;
 
 /// Shortest wait after a transient Zoom failure, even with a zero cache period.
 const MIN_BACKOFF: Duration = Duration::from_secs(1);

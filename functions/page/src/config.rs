@@ -7,19 +7,6 @@ use std::time::Duration;
 
 use kitchen::config::{CommonConfig, ConfigError, Env};
 
-/// One room the page shows. Today a deployment has one room, named
-/// [`DEFAULT_ROOM`], from `ZOOM_MEETING_ID` (and `ZOOM_JOIN_URL` as its
-/// override); issue 8's `KITCHEN_ROOMS` replaces this list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoomSpec {
-    pub name: String,
-    pub meeting_id: String,
-    /// Link to show instead of asking Zoom (`GET /meetings/{id}`).
-    pub join_url: Option<String>,
-}
-
-pub const DEFAULT_ROOM: &str = "kitchen";
-
 /// Where a room's count comes from. Each variant carries what it needs, so a
 /// source and its table cannot disagree.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,8 +21,9 @@ pub enum SourceConfig {
 
 #[derive(Debug)]
 pub struct PageConfig {
+    /// Its `rooms` are the page's: `KITCHEN_ROOMS`, or `ZOOM_MEETING_ID` as one
+    /// room named `kitchen` (with `ZOOM_JOIN_URL` as its link).
     pub common: CommonConfig,
-    pub rooms: Vec<RoomSpec>,
     pub source: SourceConfig,
     pub settings: Settings,
 }
@@ -56,19 +44,7 @@ pub struct Settings {
 impl PageConfig {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let common = CommonConfig::from_env(env)?;
-        let join_url = env.get("ZOOM_JOIN_URL");
-        if let Some(u) = &join_url
-            && !(u.starts_with("https://") || u.starts_with("http://"))
-        {
-            return Err(ConfigError::new("ZOOM_JOIN_URL", "must be an http(s) URL"));
-        }
-        let rooms = vec![RoomSpec {
-            name: DEFAULT_ROOM.into(),
-            meeting_id: common.meeting_id.clone(),
-            join_url,
-        }];
         Ok(Self {
-            rooms,
             source: source(env)?,
             settings: Settings {
                 cache_for: env.seconds("KITCHEN_COUNT_CACHE_SECONDS", 10)?,
@@ -123,21 +99,20 @@ mod tests {
     }
 
     #[test]
-    fn one_room_named_kitchen_from_the_meeting_id() {
+    fn the_rooms_are_the_deployment_rooms() {
         let c = load(&[]).unwrap();
-        assert_eq!(
-            c.rooms,
-            vec![RoomSpec {
-                name: "kitchen".into(),
-                meeting_id: "85746065432".into(),
-                join_url: None
-            }]
-        );
+        let rooms: Vec<_> = c
+            .common
+            .rooms
+            .iter()
+            .map(|r| (r.name.as_str(), r.meeting_id.as_str()))
+            .collect();
+        assert_eq!(rooms, [("kitchen", "85746065432")]);
         assert_eq!(c.source, SourceConfig::Dashboard);
         assert!(!c.settings.show_names);
         let c = load(&[("ZOOM_JOIN_URL", "https://zoom.example/j/1")]).unwrap();
         assert_eq!(
-            c.rooms[0].join_url.as_deref(),
+            c.common.rooms.iter().next().unwrap().join_url.as_deref(),
             Some("https://zoom.example/j/1")
         );
     }

@@ -1,4 +1,4 @@
-//! The kitchen page: `GET /` (with `/app.js` and `/app.css`), `GET /api/rooms`
+//! The kitchen page of every room of the deployment: `GET /` (with `/app.js` and `/app.css`), `GET /api/rooms`
 //! for viewers and `POST /api/rooms/{room}/end` for admins. Viewers sign in
 //! with `Authorization: Bearer <key>` (the secret's `viewers`); no cookies, so
 //! no cross-site request can end a meeting. Counts come from where the
@@ -51,12 +51,14 @@ impl Page {
                 (kitchen, Reader::Auto(PresenceStore::new(&sdk, table)))
             }
         };
-        Ok(Self::with_parts(
-            kitchen,
-            reader,
-            config.settings,
-            config.rooms.into_iter().map(Room::new).collect(),
-        ))
+        let rooms = kitchen
+            .config
+            .rooms
+            .iter()
+            .cloned()
+            .map(Room::new)
+            .collect();
+        Ok(Self::with_parts(kitchen, reader, config.settings, rooms))
     }
 
     pub fn with_parts(

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use kitchen::app::Kitchen;
 use kitchen::credentials::{CredentialSource, Credentials};
+use kitchen::rooms::Rooms;
 use kitchen::testing::{
     DEVICE_KEY, Event, LogCapture, assert_refused, body_json, common_config, event, fast_timeouts,
     hostile_requests,
@@ -15,7 +16,7 @@ use serde_json::{Value, json};
 use zoom_sim::{DEMO_LOUNGE_MEETING_ID, DEMO_MEETING_ID, Sim, SimHandle};
 
 use crate::board::{Reader, Room};
-use crate::config::{RoomSpec, Settings};
+use crate::config::Settings;
 use crate::handler::{END_SCOPE, Page, handle};
 
 const VIEWER_KEY: &str = "demo-viewer-key-0001";
@@ -44,21 +45,13 @@ fn settings(show_names: bool) -> Settings {
 }
 
 /// The two rooms the demo account has: the kitchen (running, three people)
-/// and the lounge (idle).
+/// and the lounge (idle), as `KITCHEN_ROOMS` would configure them.
 fn rooms() -> Vec<Room> {
-    [
-        ("kitchen", DEMO_MEETING_ID),
-        ("lounge", DEMO_LOUNGE_MEETING_ID),
-    ]
-    .into_iter()
-    .map(|(name, id)| {
-        Room::new(RoomSpec {
-            name: name.into(),
-            meeting_id: id.into(),
-            join_url: None,
-        })
-    })
-    .collect()
+    let rooms = Rooms::parse(
+        &json!({"kitchen": DEMO_MEETING_ID, "lounge": DEMO_LOUNGE_MEETING_ID}).to_string(),
+    )
+    .unwrap();
+    rooms.iter().cloned().map(Room::new).collect()
 }
 
 fn kitchen_on(sim: &SimHandle) -> Kitchen {
