@@ -97,9 +97,15 @@ impl AppState {
         let read = deadline
             .run(self.credentials.get())
             .await
-            .unwrap_or_else(|_| {
-                tracing::warn!("reading the credentials ran out of the request's time");
-                Err(CredentialError::Unavailable("timed out".into()))
+            .unwrap_or_else(|_| match self.credentials.last_good() {
+                Some(good) => {
+                    tracing::warn!("re-reading the credentials ran out of the request's time; serving the last good copy");
+                    Ok(good)
+                }
+                None => {
+                    tracing::warn!("reading the credentials ran out of the request's time");
+                    Err(CredentialError::Unavailable("timed out".into()))
+                }
             });
         read.map_err(|e| ApiError::from(&e))
     }
@@ -115,8 +121,19 @@ impl AppState {
             return Ok(None);
         }
         let creds = self.credentials_within(deadline).await?;
-        match authenticate(&creds.devices, headers) {
-            Ok(device) => Ok(Some(device.clone())),
+        let mut found = authenticate(&creds.devices, headers).cloned();
+        if matches!(
+            found,
+            Err(AuthFailure::Unknown | AuthFailure::NoKeysConfigured)
+        ) {
+            // Perhaps a device added since the copy was read: read it again
+            // (at most once a minute per container).
+            if let Ok(Some(fresh)) = deadline.run(self.credentials.reread_early()).await {
+                found = authenticate(&fresh.devices, headers).cloned();
+            }
+        }
+        match found {
+            Ok(device) => Ok(Some(device)),
             Err(AuthFailure::NoKeysConfigured) => {
                 // For the operator only: the caller is told what a wrong key gets.
                 tracing::error!("{}", AuthFailure::NoKeysConfigured.message());

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::credentials::{CredentialSource, Credentials};
+use crate::credentials::{CredentialSource, Credentials, DEFAULT_SECRET_TTL, Rotation};
 use crate::rooms::Rooms;
 
 pub const DEFAULT_API_URL: &str = "https://api.zoom.us/v2";
@@ -155,7 +155,14 @@ fn url(env: &Env, var: &'static str, default: &str) -> Result<String, ConfigErro
 
 fn credential_source(env: &Env) -> Result<CredentialSource, ConfigError> {
     if let Some(secret_id) = env.get("ZOOM_SECRET_ID") {
-        return Ok(CredentialSource::SecretsManager { secret_id });
+        let rotation = Rotation {
+            ttl: env.seconds("KITCHEN_SECRET_TTL_SECONDS", DEFAULT_SECRET_TTL.as_secs())?,
+            ..Rotation::default()
+        };
+        return Ok(CredentialSource::SecretsManager {
+            secret_id,
+            rotation,
+        });
     }
     let any_env = ["ZOOM_ACCOUNT_ID", "ZOOM_CLIENT_ID", "ZOOM_CLIENT_SECRET"]
         .iter()
@@ -191,7 +198,7 @@ mod tests {
         assert_eq!(c.zoom.oauth_url, DEFAULT_OAUTH_URL);
         assert!(c.device_auth);
         assert!(
-            matches!(c.credentials, CredentialSource::SecretsManager { ref secret_id } if secret_id == "kitchen")
+            matches!(c.credentials, CredentialSource::SecretsManager { ref secret_id, rotation } if secret_id == "kitchen" && rotation == Rotation::default())
         );
     }
 

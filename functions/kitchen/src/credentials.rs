@@ -1,11 +1,19 @@
-//! Zoom credentials, devices, viewers and the webhook secret token: read from
-//! Secrets Manager on first use and kept for the container's life. A failed
-//! read is not cached, so the next invocation tries again.
+//! Zoom credentials, devices, viewers and the webhook secret token, from
+//! Secrets Manager. Read on first use, then again when the copy is older than
+//! `KITCHEN_SECRET_TTL_SECONDS` (default 300), so a revoked device stops
+//! working within that time; a request with an unknown key may re-read it
+//! early, at most once per [`EARLY_REREAD_EVERY`] per container, so a new
+//! device works within a minute. A failed first read is not cached (the next
+//! request tries again, the caller gets 503); a failed re-read keeps serving
+//! the last good copy and is logged.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde_json::Value;
-use tokio::sync::OnceCell;
+use tokio::time::Instant;
+
+use crate::cache::Cached;
 
 use crate::config::{ConfigError, Env};
 use crate::devices::{self, Devices};
@@ -28,9 +36,39 @@ pub struct Credentials {
 #[derive(Debug, Clone)]
 pub enum CredentialSource {
     /// Secrets Manager secret name or ARN (production and the local run).
-    SecretsManager { secret_id: String },
+    SecretsManager {
+        secret_id: String,
+        rotation: Rotation,
+    },
     /// Read from environment variables at start (local run against real Zoom).
     Inline(Arc<Credentials>),
+}
+
+/// How often the secret is read again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rotation {
+    /// A copy older than this is read again (`KITCHEN_SECRET_TTL_SECONDS`).
+    pub ttl: Duration,
+    /// At most one early re-read for an unknown key per this period.
+    pub early_every: Duration,
+}
+
+pub const DEFAULT_SECRET_TTL: Duration = Duration::from_secs(300);
+pub const EARLY_REREAD_EVERY: Duration = Duration::from_secs(60);
+/// A re-read while a good copy is at hand waits at most this long, so a slow
+/// Secrets Manager does not eat the request's time.
+pub const REREAD_BUDGET: Duration = Duration::from_millis(1500);
+/// After a failed re-read, the last good copy is served this long (at most
+/// the TTL) before the next attempt, so an outage does not slow every request.
+pub const RETRY_FAILED_REREAD: Duration = Duration::from_secs(30);
+
+impl Default for Rotation {
+    fn default() -> Self {
+        Self {
+            ttl: DEFAULT_SECRET_TTL,
+            early_every: EARLY_REREAD_EVERY,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -121,11 +159,22 @@ impl Credentials {
     }
 }
 
-/// Fetch-once holder for the credentials. Concurrent first calls share one read.
+/// The credentials of a container: read once, re-read on expiry or early for
+/// an unknown key; concurrent callers share one read (see [`Cached`]).
 pub struct CredentialStore {
     source: CredentialSource,
     client: Option<aws_sdk_secretsmanager::Client>,
-    cell: OnceCell<Arc<Credentials>>,
+    copy: Cached<Held>,
+    /// When the last early re-read was started.
+    last_early: Mutex<Option<Instant>>,
+}
+
+#[derive(Clone)]
+struct Held {
+    creds: Arc<Credentials>,
+    read_at: Instant,
+    /// Served without reading again until then.
+    fresh_until: Instant,
 }
 
 impl CredentialStore {
@@ -139,18 +188,102 @@ impl CredentialStore {
         Self {
             source,
             client,
-            cell: OnceCell::new(),
+            copy: Cached::default(),
+            last_early: Mutex::new(None),
         }
     }
 
+    /// The credentials: the copy at hand while it is younger than the TTL,
+    /// else a fresh read (the last good copy when that read fails).
     pub async fn get(&self) -> Result<Arc<Credentials>, CredentialError> {
-        self.cell.get_or_try_init(|| self.load()).await.cloned()
+        let rotation = match &self.source {
+            CredentialSource::Inline(c) => return Ok(c.clone()),
+            CredentialSource::SecretsManager { rotation, .. } => rotation,
+        };
+        let copy = self
+            .copy
+            .get_or_refresh(
+                |c| Instant::now() < c.fresh_until,
+                || self.reread(rotation.ttl),
+            )
+            .await?;
+        Ok(copy.creds)
+    }
+
+    /// Reads the secret again before its TTL, because a caller presented a
+    /// key the copy at hand does not know. At most once per
+    /// `rotation.early_every` per container; `None` when not allowed now or
+    /// when nothing new could be read.
+    pub async fn reread_early(&self) -> Option<Arc<Credentials>> {
+        let CredentialSource::SecretsManager { rotation, .. } = &self.source else {
+            return None;
+        };
+        let asked = Instant::now();
+        {
+            let mut last = self.last_early.lock().unwrap_or_else(|p| p.into_inner());
+            if last.is_some_and(|t| asked.duration_since(t) < rotation.early_every) {
+                return None;
+            }
+            *last = Some(asked);
+        }
+        tracing::info!("an unknown key was presented; reading the credentials secret early");
+        let copy = self
+            .copy
+            // Someone else read it since we asked: that copy will do.
+            .get_or_refresh(|c| c.read_at >= asked, || self.reread(rotation.ttl))
+            .await
+            .ok()?;
+        (copy.read_at >= asked).then_some(copy.creds)
+    }
+
+    /// The last good copy, however old (for a request whose time ran out
+    /// while the secret was being read again).
+    pub fn last_good(&self) -> Option<Arc<Credentials>> {
+        self.copy.last().map(|c| c.creds)
+    }
+
+    /// One read. With a good copy at hand, a failure (or a read slower than
+    /// [`REREAD_BUDGET`]) keeps that copy for [`RETRY_FAILED_REREAD`] more.
+    async fn reread(&self, ttl: Duration) -> Result<Held, CredentialError> {
+        let Some(good) = self.copy.last() else {
+            let creds = self.load().await?;
+            let now = Instant::now();
+            return Ok(Held {
+                creds,
+                read_at: now,
+                fresh_until: now + ttl,
+            });
+        };
+        let read = tokio::time::timeout(REREAD_BUDGET, self.load())
+            .await
+            .unwrap_or_else(|_| Err(CredentialError::Unavailable("timed out".into())));
+        let now = Instant::now();
+        match read {
+            Ok(creds) => Ok(Held {
+                creds,
+                read_at: now,
+                fresh_until: now + ttl,
+            }),
+            Err(e) => {
+                let retry_in = RETRY_FAILED_REREAD.min(ttl);
+                tracing::warn!(
+                    error = %e,
+                    copy_age_s = now.duration_since(good.read_at).as_secs(),
+                    retry_in_s = retry_in.as_secs(),
+                    "re-reading the credentials secret failed; serving the last good copy"
+                );
+                Ok(Held {
+                    fresh_until: now + retry_in,
+                    ..good
+                })
+            }
+        }
     }
 
     async fn load(&self) -> Result<Arc<Credentials>, CredentialError> {
         match &self.source {
             CredentialSource::Inline(c) => Ok(c.clone()),
-            CredentialSource::SecretsManager { secret_id } => {
+            CredentialSource::SecretsManager { secret_id, .. } => {
                 let client = self
                     .client
                     .as_ref()

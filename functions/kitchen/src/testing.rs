@@ -361,9 +361,20 @@ impl Outage {
                     continue;
                 }
                 let target = target.clone();
+                let flag = flag.clone();
                 tokio::spawn(async move {
                     if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        // Switching off also cuts the connections already open
+                        // (the SDK keeps them for reuse).
+                        let down = async {
+                            while flag.load(Ordering::SeqCst) {
+                                tokio::time::sleep(Duration::from_millis(20)).await;
+                            }
+                        };
+                        tokio::select! {
+                            _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                            _ = down => {}
+                        }
                     }
                 });
             }

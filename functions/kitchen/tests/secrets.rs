@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use kitchen::app::AppState;
-use kitchen::credentials::CredentialSource;
+use kitchen::credentials::{CredentialSource, Rotation};
 use kitchen::deadline::Deadline;
 use kitchen::testing::{
     LogCapture, Outage, common_config, fast_timeouts, moto_endpoint, put_secret, sdk_config,
@@ -13,12 +13,21 @@ use lambda_http::http::HeaderMap;
 use zoom_sim::Sim;
 
 async fn app_reading(secret_id: &str, endpoint: &str) -> (AppState, zoom_sim::SimHandle) {
+    app_rotating(secret_id, endpoint, Rotation::default()).await
+}
+
+async fn app_rotating(
+    secret_id: &str,
+    endpoint: &str,
+    rotation: Rotation,
+) -> (AppState, zoom_sim::SimHandle) {
     let sim = Sim::demo().spawn().await;
     let sdk = sdk_config(endpoint).await;
     let config = common_config(
         &sim,
         CredentialSource::SecretsManager {
             secret_id: secret_id.to_owned(),
+            rotation,
         },
     );
     (
@@ -37,6 +46,136 @@ fn bearer(key: &str) -> HeaderMap {
     h
 }
 
+/// The secret's JSON with `devices` (name → key) in place of the demo device.
+fn secret_with(devices: &[(&str, &str)]) -> String {
+    let mut secret: serde_json::Value = serde_json::from_str(&secret_json()).unwrap();
+    secret["device_keys"] = serde_json::json!({});
+    secret["devices"] = devices
+        .iter()
+        .map(|(name, key)| ((*name).to_owned(), serde_json::json!({ "key": key })))
+        .collect::<serde_json::Map<_, _>>()
+        .into();
+    secret.to_string()
+}
+
+/// The device a key opens, or the refusal's status and code.
+async fn who(k: &AppState, key: &str) -> Result<String, (u16, &'static str)> {
+    match k.authorize(&bearer(key), &soon()).await {
+        Ok(device) => Ok(device.expect("device auth is on").name),
+        Err(e) => Err((e.status.as_u16(), e.code)),
+    }
+}
+
+const KEY_A: &str = "key-of-desk-a-0123456789";
+const KEY_B: &str = "key-of-desk-b-0123456789";
+const KEY_C: &str = "key-of-desk-c-0123456789";
+const REFUSED: Result<String, (u16, &str)> = Err((401, "invalid_device_key"));
+
+/// Within the TTL the copy at hand is used; after it, a revoked device is refused.
+#[tokio::test]
+async fn revoked_device_is_refused_after_the_ttl() {
+    let moto = moto_endpoint();
+    let sdk = sdk_config(&moto).await;
+    let name = unique("kitchen");
+    put_secret(
+        &sdk,
+        &name,
+        &secret_with(&[("desk-a", KEY_A), ("desk-b", KEY_B)]),
+    )
+    .await;
+    let rotation = Rotation {
+        ttl: Duration::from_secs(1),
+        ..Rotation::default()
+    };
+    let (k, _sim) = app_rotating(&name, &moto, rotation).await;
+    assert_eq!(who(&k, KEY_A).await.as_deref(), Ok("desk-a"));
+    put_secret(&sdk, &name, &secret_with(&[("desk-b", KEY_B)])).await;
+    assert_eq!(
+        who(&k, KEY_A).await.as_deref(),
+        Ok("desk-a"),
+        "within the TTL the copy at hand serves"
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(who(&k, KEY_A).await, REFUSED);
+    assert_eq!(who(&k, KEY_B).await.as_deref(), Ok("desk-b"));
+}
+
+/// A new device works at once through the early re-read; a second new device
+/// within the minute waits for the TTL (at most one early re-read per minute).
+#[tokio::test]
+async fn new_device_accepted_after_one_early_reread_per_minute() {
+    let (logs, _guard) = LogCapture::start();
+    let moto = moto_endpoint();
+    let sdk = sdk_config(&moto).await;
+    let name = unique("kitchen");
+    put_secret(&sdk, &name, &secret_with(&[("desk-a", KEY_A)])).await;
+    let (k, _sim) = app_reading(&name, &moto).await;
+    assert_eq!(who(&k, KEY_A).await.as_deref(), Ok("desk-a"));
+    put_secret(
+        &sdk,
+        &name,
+        &secret_with(&[("desk-a", KEY_A), ("desk-b", KEY_B)]),
+    )
+    .await;
+    assert_eq!(who(&k, KEY_B).await.as_deref(), Ok("desk-b"));
+    put_secret(
+        &sdk,
+        &name,
+        &secret_with(&[("desk-a", KEY_A), ("desk-b", KEY_B), ("desk-c", KEY_C)]),
+    )
+    .await;
+    for _ in 0..5 {
+        assert_eq!(who(&k, KEY_C).await, REFUSED, "no second early re-read");
+    }
+    let early = logs
+        .text()
+        .matches("reading the credentials secret early")
+        .count();
+    assert_eq!(early, 1, "one early re-read, whatever the unknown keys");
+    assert_eq!(logs.text().matches("credentials loaded").count(), 2);
+    logs.assert_no_secrets(&[KEY_A, KEY_B, KEY_C]);
+}
+
+/// Secrets Manager down when the copy expires: the last good copy keeps
+/// serving (logged), quickly; once it is back, the next re-read takes effect.
+#[tokio::test]
+async fn outage_during_a_reread_keeps_serving_the_last_good_copy() {
+    let (logs, _guard) = LogCapture::start();
+    let moto = moto_endpoint();
+    let sdk = sdk_config(&moto).await;
+    let name = unique("kitchen");
+    put_secret(
+        &sdk,
+        &name,
+        &secret_with(&[("desk-a", KEY_A), ("desk-b", KEY_B)]),
+    )
+    .await;
+    let proxy = Outage::in_front_of(&moto).await;
+    let rotation = Rotation {
+        ttl: Duration::from_secs(1),
+        ..Rotation::default()
+    };
+    let (k, _sim) = app_rotating(&name, &proxy.url, rotation).await;
+    assert_eq!(who(&k, KEY_A).await.as_deref(), Ok("desk-a"));
+    proxy.set_up(false);
+    put_secret(&sdk, &name, &secret_with(&[("desk-b", KEY_B)])).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    for _ in 0..3 {
+        let started = std::time::Instant::now();
+        assert_eq!(who(&k, KEY_A).await.as_deref(), Ok("desk-a"));
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
+    assert!(
+        logs.text().contains("serving the last good copy"),
+        "{}",
+        logs.text()
+    );
+    proxy.set_up(true);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(who(&k, KEY_A).await, REFUSED, "the revocation took effect");
+    assert_eq!(who(&k, KEY_B).await.as_deref(), Ok("desk-b"));
+}
+
 #[tokio::test]
 async fn read_once_per_container() {
     let moto = moto_endpoint();
@@ -52,7 +191,7 @@ async fn read_once_per_container() {
             Some(kitchen::testing::DEVICE.to_owned())
         );
     }
-    // Changing the secret afterwards does not affect this container: it was read once.
+    // Changing the secret afterwards does not affect this container within the TTL.
     put_secret(&sdk_config(&moto).await, &name, r#"{"account_id":"x"}"#).await;
     assert!(k.credentials_within(&soon()).await.is_ok());
     let e = k
