@@ -255,16 +255,18 @@ impl Write {
 }
 
 /// What `event` changes, decided without I/O; `None` when it carries no
-/// presence fact (see [`Applied::NotTracked`]).
+/// presence fact (see [`Applied::NotTracked`]). Times are taken to whole
+/// seconds and `event_ts` to at least 1 (0 marks reconcile's writes), whoever
+/// built the event.
 pub fn plan(event: &WebhookEvent) -> Option<Write> {
     match event {
         WebhookEvent::MeetingStarted { at_ms, .. } => Some(Write::Meta {
             time: MetaTime::Started,
-            at_ms: *at_ms,
+            at_ms: whole_second(*at_ms),
         }),
         WebhookEvent::MeetingEnded { at_ms, .. } => Some(Write::Meta {
             time: MetaTime::Ended,
-            at_ms: *at_ms,
+            at_ms: whole_second(*at_ms),
         }),
         WebhookEvent::Participant {
             change,
@@ -279,8 +281,8 @@ pub fn plan(event: &WebhookEvent) -> Option<Write> {
             person: person_key.clone(),
             name: name.clone(),
             state: SessionState::after(*change)?,
-            at_ms: *at_ms,
-            event_ts: *event_ts,
+            at_ms: whole_second(*at_ms),
+            event_ts: (*event_ts).max(1),
         })),
         WebhookEvent::UrlValidation { .. } | WebhookEvent::Ignored { .. } => None,
     }
@@ -682,7 +684,7 @@ mod tests {
             person_key: "email:a@b.c".into(),
             session_key: "P-1".into(),
             name: Some("Ann".into()),
-            at_ms: 5_000,
+            at_ms: 5_400,
             event_ts: 5_123,
         }
     }
@@ -700,7 +702,8 @@ mod tests {
                 w.at_ms,
                 w.event_ts
             ),
-            ("P-1", "email:a@b.c", SessionState::In, 5_000, 5_123)
+            ("P-1", "email:a@b.c", SessionState::In, 5_000, 5_123),
+            "whole seconds"
         );
         for (change, state) in [
             (Change::Left, Some(SessionState::Out)),
