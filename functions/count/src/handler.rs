@@ -1,9 +1,11 @@
-//! `GET /participant-count`: how many people are in the kitchen right now.
-//! A count comes from Zoom's live dashboard (cached, single-flight, stale while
-//! Zoom fails), from the presence table the webhook keeps (no Zoom call), or,
-//! with `auto`, from presence while webhooks are arriving and the dashboard otherwise.
+//! `GET /participant-count`: how many people are in the calling device's room
+//! right now. A count comes from Zoom's live dashboard (cached per room,
+//! single-flight, stale while Zoom fails), from the presence table the webhook
+//! keeps (no Zoom call), or, with `auto`, from presence while webhooks are
+//! arriving for that room and the dashboard otherwise.
 //! Plain-text integer for the device (read with `atoi`), JSON on request.
 
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -17,6 +19,7 @@ use kitchen::metrics::{self, Metric};
 use kitchen::participants::{Headcount, headcount};
 use kitchen::presence::{PresenceStore, RoomPresence, StoreError};
 use kitchen::request::wants_json;
+use kitchen::rooms::Room;
 use kitchen::time::{format_rfc3339, unix_millis};
 use kitchen::zoom::ZoomError;
 use serde::Serialize;
@@ -86,10 +89,23 @@ pub struct Count {
     pub app: AppState,
     settings: Settings,
     source: CountSource,
+    /// Each room's caches, by room name (every configured room, built at start).
+    rooms: HashMap<String, RoomCounts>,
+}
+
+/// One room's counts in this container.
+#[derive(Default)]
+struct RoomCounts {
     dashboard: Cached<Arc<Snapshot>>,
     last_presence: Cached<Arc<Snapshot>>,
-    /// After a transient Zoom failure: no Zoom call before this instant.
+    /// After a transient Zoom failure: no Zoom call for this room before this instant.
     backoff: RwLock<Option<Backoff>>,
+}
+
+/// What one request reads: a room and its caches.
+struct Target<'a> {
+    room: &'a Room,
+    counts: &'a RoomCounts,
 }
 
 /// Zoom failed transiently: wait out `Retry-After` (or the cache period) before
@@ -127,24 +143,42 @@ impl Count {
     }
 
     pub fn new_with(app: AppState, settings: Settings, source: CountSource) -> Self {
+        let rooms = app
+            .config
+            .rooms
+            .iter()
+            .map(|r| (r.name.clone(), RoomCounts::default()))
+            .collect();
         Self {
             app,
             settings,
             source,
-            dashboard: Cached::default(),
-            last_presence: Cached::default(),
-            backoff: RwLock::new(None),
+            rooms,
         }
     }
 
-    /// The current headcount and whether it is stale.
-    async fn headcount(&self, deadline: &Deadline) -> Result<(Arc<Snapshot>, bool), ApiError> {
+    fn target<'a>(&'a self, room: &'a Room) -> Target<'a> {
+        // Every configured room has its entry; `Room`s come from the same list.
+        static NONE: std::sync::LazyLock<RoomCounts> =
+            std::sync::LazyLock::new(RoomCounts::default);
+        Target {
+            room,
+            counts: self.rooms.get(&room.name).unwrap_or(&NONE),
+        }
+    }
+
+    /// The room's current headcount and whether it is stale.
+    async fn headcount(
+        &self,
+        t: &Target<'_>,
+        deadline: &Deadline,
+    ) -> Result<(Arc<Snapshot>, bool), ApiError> {
         match &self.source {
-            CountSource::Dashboard => self.read_dashboard(deadline).await,
-            CountSource::Presence(store) => self.read_presence(store, deadline).await,
-            CountSource::Auto(store) => match self.fresh_presence(store, deadline).await {
+            CountSource::Dashboard => self.read_dashboard(t, deadline).await,
+            CountSource::Presence(store) => self.read_presence(t, store, deadline).await,
+            CountSource::Auto(store) => match self.fresh_presence(t, store, deadline).await {
                 Some(snap) => Ok((snap, false)),
-                None => self.read_dashboard(deadline).await,
+                None => self.read_dashboard(t, deadline).await,
             },
         }
     }
@@ -154,24 +188,25 @@ impl Count {
     /// then a clear 503 — never a made-up number.
     async fn read_presence(
         &self,
+        t: &Target<'_>,
         store: &PresenceStore,
         deadline: &Deadline,
     ) -> Result<(Arc<Snapshot>, bool), ApiError> {
-        match read_within(store, &self.app.config.meeting_id, deadline).await {
+        match read_within(store, &t.room.meeting_id, deadline).await {
             Ok(room) => {
                 let snap = Snapshot::of_room(room);
-                self.last_presence.set(snap.clone());
+                t.counts.last_presence.set(snap.clone());
                 Ok((snap, false))
             }
             Err(e) => {
-                let last = self.last_presence.last();
+                let last = t.counts.last_presence.last();
                 match last.filter(|s| s.younger_than(self.settings.stale_for)) {
                     Some(s) => {
-                        tracing::warn!(error = %e, "presence table unavailable; serving the last count as stale");
+                        tracing::warn!(room = %t.room.name, error = %e, "presence table unavailable; serving the last count as stale");
                         Ok((s, true))
                     }
                     None => {
-                        tracing::error!(error = %e, "presence table unavailable");
+                        tracing::error!(room = %t.room.name, error = %e, "presence table unavailable");
                         Err(ApiError::new(
                             StatusCode::SERVICE_UNAVAILABLE,
                             "presence_unavailable",
@@ -188,10 +223,11 @@ impl Count {
     /// `None` sends the caller to the dashboard.
     async fn fresh_presence(
         &self,
+        t: &Target<'_>,
         store: &PresenceStore,
         deadline: &Deadline,
     ) -> Option<Arc<Snapshot>> {
-        match read_within(store, &self.app.config.meeting_id, deadline).await {
+        match read_within(store, &t.room.meeting_id, deadline).await {
             Ok(room) => {
                 let now = unix_millis(SystemTime::now());
                 let fresh_ms =
@@ -202,30 +238,40 @@ impl Count {
                 fresh.then(|| Snapshot::of_room(room))
             }
             Err(e) => {
-                tracing::warn!(error = %e, "presence table unavailable; using the dashboard");
+                tracing::warn!(room = %t.room.name, error = %e, "presence table unavailable; using the dashboard");
                 None
             }
         }
     }
 
-    /// `dashboard`: at most one Zoom call per cache period per container,
-    /// however many callers arrive; the last count, stale, while Zoom fails.
-    async fn read_dashboard(&self, deadline: &Deadline) -> Result<(Arc<Snapshot>, bool), ApiError> {
+    /// `dashboard`: at most one Zoom call per room per cache period per
+    /// container, however many callers arrive; the last count, stale, while
+    /// Zoom fails.
+    async fn read_dashboard(
+        &self,
+        t: &Target<'_>,
+        deadline: &Deadline,
+    ) -> Result<(Arc<Snapshot>, bool), ApiError> {
         let cache_for = self.settings.cache_for;
-        let refreshed = self
+        let refreshed = t
+            .counts
             .dashboard
-            .get_or_refresh(|s| s.younger_than(cache_for), || self.ask_zoom(deadline))
+            .get_or_refresh(|s| s.younger_than(cache_for), || self.ask_zoom(t, deadline))
             .await;
         match refreshed {
             Ok(snap) => Ok((snap, false)),
-            Err(Failure::Transient(error, why)) => self.stale_or(error, why),
+            Err(Failure::Transient(error, why)) => self.stale_or(t, error, why),
             Err(Failure::Permanent(error)) => Err(error),
         }
     }
 
-    /// One dashboard call, unless a backoff is running.
-    async fn ask_zoom(&self, deadline: &Deadline) -> Result<Arc<Snapshot>, Failure> {
-        if let Some(b) = self.active_backoff() {
+    /// One dashboard call for the room, unless its backoff is running.
+    async fn ask_zoom(
+        &self,
+        t: &Target<'_>,
+        deadline: &Deadline,
+    ) -> Result<Arc<Snapshot>, Failure> {
+        if let Some(b) = active_backoff(t.counts) {
             let mut error = b.error;
             if error.retry_after.is_some() {
                 let left = b.until.saturating_duration_since(Instant::now());
@@ -239,7 +285,7 @@ impl Count {
             .await
             .map_err(Failure::Permanent)?;
         let entries = deadline
-            .run(app.zoom.live_participants(&creds, &app.config.meeting_id))
+            .run(app.zoom.live_participants(&creds, &t.room.meeting_id))
             .await
             .unwrap_or(Err(ZoomError::Timeout));
         match entries {
@@ -254,28 +300,29 @@ impl Count {
                 .clamp(MIN_BACKOFF, MAX_BACKOFF);
                 let error = ApiError::from_zoom(&e);
                 let now = Instant::now();
-                *self.backoff.write().unwrap_or_else(|p| p.into_inner()) = Some(Backoff {
+                *t.counts.backoff.write().unwrap_or_else(|p| p.into_inner()) = Some(Backoff {
                     until: now.checked_add(wait).unwrap_or(now),
                     error: error.clone(),
                 });
-                tracing::warn!(error = %e, backoff_s = wait.as_secs_f32(), "Zoom failed; not asking again before the backoff ends");
+                tracing::warn!(room = %t.room.name, error = %e, backoff_s = wait.as_secs_f32(), "Zoom failed; not asking again before the backoff ends");
                 Err(Failure::Transient(error, "Zoom failed"))
             }
             Err(e) => Err(Failure::Permanent(ApiError::from_zoom(&e))),
         }
     }
 
-    fn active_backoff(&self) -> Option<Backoff> {
-        let guard = self.backoff.read().unwrap_or_else(|p| p.into_inner());
-        guard.as_ref().filter(|b| Instant::now() < b.until).cloned()
-    }
-
-    /// The last dashboard count marked stale while it is young enough, else `error`.
-    fn stale_or(&self, error: ApiError, why: &str) -> Result<(Arc<Snapshot>, bool), ApiError> {
-        let last = self.dashboard.last();
+    /// The room's last dashboard count marked stale while it is young enough, else `error`.
+    fn stale_or(
+        &self,
+        t: &Target<'_>,
+        error: ApiError,
+        why: &str,
+    ) -> Result<(Arc<Snapshot>, bool), ApiError> {
+        let last = t.counts.dashboard.last();
         match last.filter(|s| s.younger_than(self.settings.stale_for)) {
             Some(s) => {
                 tracing::warn!(
+                    room = %t.room.name,
                     reason = why,
                     age_s = s.taken.elapsed().as_secs(),
                     "serving the last count as stale"
@@ -285,6 +332,11 @@ impl Count {
             None => Err(error),
         }
     }
+}
+
+fn active_backoff(counts: &RoomCounts) -> Option<Backoff> {
+    let guard = counts.backoff.read().unwrap_or_else(|p| p.into_inner());
+    guard.as_ref().filter(|b| Instant::now() < b.until).cloned()
 }
 
 /// Why the dashboard gave no fresh count: worth a stale answer, or not.
@@ -326,6 +378,7 @@ fn reject_input(req: &Request) -> Result<(), ApiError> {
 #[derive(Serialize)]
 struct CountBody<'a> {
     count: usize,
+    room: &'a str,
     meeting_id: &'a str,
     as_of: String,
     stale: bool,
@@ -345,12 +398,15 @@ async fn count(state: &Count, req: &Request) -> Result<Response<Body>, ApiError>
     let deadline = state.app.deadline_for(req);
     let device = state.app.authorize(req.headers(), &deadline).await?;
     reject_input(req)?;
-    let (snap, stale) = state.headcount(&deadline).await?;
+    let room = state.app.room_for(device.as_ref())?;
+    let target = state.target(room);
+    let (snap, stale) = state.headcount(&target, &deadline).await?;
     if stale {
         metrics::incr(Metric::CountServedStale);
     }
     tracing::debug!(
         device = device.as_ref().map_or("-", |d| d.name.as_str()),
+        room = %room.name,
         count = snap.headcount.count,
         stale,
         "count served"
@@ -360,7 +416,8 @@ async fn count(state: &Count, req: &Request) -> Result<Response<Body>, ApiError>
             StatusCode::OK,
             &CountBody {
                 count: snap.headcount.count,
-                meeting_id: &state.app.config.meeting_id,
+                room: &room.name,
+                meeting_id: &room.meeting_id,
                 as_of: format_rfc3339(snap.as_of),
                 stale,
                 source: snap.source,

@@ -14,6 +14,7 @@ use crate::deadline::Deadline;
 use crate::device_auth::{AuthFailure, authenticate};
 use crate::devices::Device;
 use crate::http::ApiError;
+use crate::rooms::Room;
 use crate::zoom::{Timeouts, ZoomClient, ZoomError};
 
 /// The budget of a request whose Lambda context gives no deadline:
@@ -144,6 +145,22 @@ impl AppState {
                 Err(ApiError::unauthorized(&failure))
             }
         }
+    }
+
+    /// The room a device belongs to: its own `room`, else the deployment's
+    /// default room (also without device auth). A room this deployment does
+    /// not serve is a 404 `unknown_room` naming it (only ever told to a caller
+    /// whose key was accepted).
+    pub fn room_for(&self, device: Option<&Device>) -> Result<&Room, ApiError> {
+        let wanted = device.and_then(|d| d.room.as_deref());
+        self.config.rooms.resolve(wanted).map_err(|e| {
+            tracing::error!(device = device.map_or("-", |d| d.name.as_str()), error = %e, "the device's room is not served here");
+            ApiError::new(
+                lambda_http::http::StatusCode::NOT_FOUND,
+                "unknown_room",
+                format!("{e}; the device's room in the secret must be one of this deployment's rooms"),
+            )
+        })
     }
 
     /// Runs Zoom work under a fresh `self.fallback_budget` (for work that has

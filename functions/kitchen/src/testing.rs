@@ -22,6 +22,9 @@ pub const DEMO_CLIENT_ID: &str = "demo-client-id";
 pub const DEMO_CLIENT_SECRET: &str = "demo-client-secret";
 pub const DEMO_MEETING_ID: &str = "85746065432";
 
+/// The simulator's second demo room (`lounge`; empty and not running).
+pub const DEMO_LOUNGE_MEETING_ID: &str = "86190237415";
+
 pub const DEVICE: &str = "demo-desk";
 pub const DEVICE_KEY: &str = "demo-device-key-0001";
 pub const WEBHOOK_TOKEN: &str = "demo-webhook-secret-token";
@@ -78,6 +81,32 @@ pub fn common_config(sim: impl AsRef<str>, source: CredentialSource) -> CommonCo
         credentials: source,
         device_auth: true,
     }
+}
+
+/// The demo rooms of the simulator: `kitchen` and `lounge`.
+pub fn demo_rooms() -> crate::rooms::Rooms {
+    crate::rooms::Rooms::parse(
+        &json!({ "kitchen": DEMO_MEETING_ID, "lounge": DEMO_LOUNGE_MEETING_ID }).to_string(),
+    )
+    .expect("demo rooms")
+}
+
+/// The shared state on the simulator at `sim` serving `rooms`, with inline
+/// credentials whose devices are `devices` (a secret's JSON with `devices`
+/// and/or `device_keys`).
+pub fn kitchen_with(
+    sim: impl AsRef<str>,
+    rooms: crate::rooms::Rooms,
+    devices_json: Value,
+) -> AppState {
+    let creds = Credentials {
+        devices: devices(devices_json),
+        ..credentials()
+    };
+    let mut config = common_config(sim, CredentialSource::Inline(Arc::new(creds)));
+    config.meeting_id = crate::config::first_meeting_id(&rooms);
+    config.rooms = rooms;
+    AppState::new(config, None, fast_timeouts(), Duration::from_secs(2)).expect("state")
 }
 
 /// Short timeouts so slow-upstream tests finish quickly.
