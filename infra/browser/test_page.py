@@ -28,6 +28,7 @@ SHOTS = os.path.join(ROOT, ".dev", "screenshots")
 VIEWER, VIEWER_KEY = "demo-viewer", "demo-viewer-key-0001"
 ADMIN, ADMIN_KEY = "demo-admin", "demo-admin-key-00001"
 WRONG_KEY = "not-a-viewer-key-000000"
+DEMO_ROOMS = {"kitchen": "85746065432", "lounge": "86190237415"}  # the simulator's demo rooms
 DEMO_VIEWERS = {VIEWER: {"key": VIEWER_KEY, "admin": False}, ADMIN: {"key": ADMIN_KEY, "admin": True}}
 
 
@@ -38,6 +39,15 @@ class PageStack(devstack.Stack):
         value = super().secret_value()
         value.setdefault("viewers", {}).update(DEMO_VIEWERS)
         return value
+
+    def function_env(self):
+        # Both of the simulator's demo rooms (issue 8's KITCHEN_ROOMS replaces ZOOM_MEETING_ID).
+        env = super().function_env()
+        if "KITCHEN_ROOMS" not in env:
+            env.pop("ZOOM_MEETING_ID", None)
+            # Single-quoted: the watcher's env file would not parse the JSON's quotes bare.
+            env["KITCHEN_ROOMS"] = "'" + json.dumps(DEMO_ROOMS, separators=(",", ":")) + "'"
+        return env
 
     def start(self):
         functions = getattr(devstack, "FUNCTIONS", None)
@@ -137,7 +147,8 @@ def main():
         def rooms_and_counts_match_the_simulator():
             sim_rooms = {r["room"]: r for r in sim_get(stack, "/_sim/rooms")}
             shown = cards(b)
-            assert shown, "no rooms shown"
+            assert sorted(c["room"] for c in shown) == sorted(DEMO_ROOMS), shown
+            assert shown[0]["room"] == "kitchen", "live rooms first"
             for c in shown:
                 r = sim_rooms.get(c["room"])
                 assert r, f"{c['room']} is not a simulator room"
@@ -249,6 +260,20 @@ def main():
             b.wait("the rooms after the form", lambda: cards(b))
             return repr(form)
 
+        def api_rooms_latency():
+            """Not a pass/fail check: /api/rooms as 50 open pages would ask, for the note."""
+            auth = {"Authorization": f"Bearer {VIEWER_KEY}"}
+            times = []
+            for _ in range(50):
+                t0 = time.perf_counter()
+                status, _, _ = devstack.http("GET", f"{origin}/api/rooms", None, auth)
+                times.append((time.perf_counter() - t0) * 1000)
+                assert status == 200, status
+            times.sort()
+            weight = sum(len(devstack.http("GET", f"{origin}{p}")[2].encode()) for p in ("/", "/app.js", "/app.css"))
+            return (f"/api/rooms through cargo lambda watch: p50 {times[24]:.1f} ms, p99 {times[48]:.1f} ms "
+                    f"(debug build, local); page weight {weight} bytes")
+
         for name, fn in [
             ("sign in by link", signs_in_by_link),
             ("rooms and counts match the simulator", rooms_and_counts_match_the_simulator),
@@ -261,6 +286,7 @@ def main():
             ("no request leaves for another origin", no_request_leaves_for_another_origin),
             ("stale/unreachable indicator shows and recovers", stale_indicator_shows_and_recovers),
             ("a wrong key shows the sign-in form", a_wrong_key_shows_the_sign_in_form),
+            ("measure: /api/rooms latency and page weight", api_rooms_latency),
         ]:
             run.check(name, fn)
     finally:
