@@ -9,7 +9,7 @@ use kitchen::credentials::{CredentialSource, Credentials};
 use kitchen::rooms::Rooms;
 use kitchen::testing::{
     DEVICE_KEY, Event, LogCapture, assert_refused, body_json, common_config, event, fast_timeouts,
-    hostile_requests,
+    fixture, hostile_requests,
 };
 use kitchen::viewers::from_secret;
 use serde_json::{Value, json};
@@ -203,6 +203,24 @@ async fn fifty_open_pages_make_one_dashboard_call_per_room_per_cache_period() {
         "one join URL per room: {stats:?}"
     );
     assert_eq!(stats.token_requests, 1);
+}
+
+/// The sample events in infra/events (as API Gateway delivers them, for
+/// `make invoke FN=page` and the bench) do what they say.
+#[tokio::test]
+async fn the_sample_events_work() {
+    let (sim, page) = dashboard_page(false).await;
+    let resp = handle(&page, fixture("page-index.json")).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let (status, body) = body_json(handle(&page, fixture("page-rooms.json")).await.unwrap()).await;
+    assert_eq!(
+        (status, room(&body, "kitchen")["count"].as_u64()),
+        (200, Some(3)),
+        "{body}"
+    );
+    let (status, body) = body_json(handle(&page, fixture("page-end.json")).await.unwrap()).await;
+    assert_eq!((status, body), (200, json!({"ended": true})));
+    assert_eq!(sim.sim.ended().len(), 1);
 }
 
 #[tokio::test]
