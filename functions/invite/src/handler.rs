@@ -1,97 +1,110 @@
-//! `POST /join-meeting` (and the legacy `/join-meetings`): send the device's owner
-//! the kitchen's join link as a Zoom Team Chat message from the tech user.
+//! `POST /join-meeting` (and the legacy `/join-meetings`): send the calling
+//! device's room link as a Zoom Team Chat message from the tech user — to the
+//! device's owner when it has one (the body may then omit `email`; another
+//! address is refused), else to the `email` sent. Per-device limits, shared by
+//! every container through DynamoDB, are taken before Zoom is asked and given
+//! back when nothing was delivered.
+//!
+//! DynamoDB calls per invite (with `KITCHEN_LIMITS_TABLE`): one UpdateItem when
+//! granted (two on a device's first invite of a UTC day), plus one UpdateItem
+//! to give the slot back when Zoom fails; a refusal costs two UpdateItems and
+//! one GetItem. None for requests refused before that (bad key, bad body,
+//! another recipient).
+
+use std::collections::HashMap;
+use std::time::SystemTime;
 
 use kitchen::app::AppState;
 use kitchen::cache::Cached;
-use kitchen::config::{CommonConfig, ConfigError, DEFAULT_MESSAGE_TEMPLATE, Env};
 use kitchen::deadline::Deadline;
+use kitchen::devices::Device;
 use kitchen::http::{ApiError, json_response, respond};
 use kitchen::lambda_http::http::{Method, StatusCode};
 use kitchen::lambda_http::{Body, Error, Request, Response};
+use kitchen::limits::{InviteLimits, Limit, Reservation, Ticket};
 use kitchen::metrics::{self, Metric};
 use kitchen::request::{content_type, email_from_body};
+use kitchen::rooms::Room;
 use kitchen::zoom::{ZoomError, codes};
 use serde::Serialize;
 
-const PLACEHOLDER: &str = "{join_url}";
-/// Zoom's limit for `message` (team-chat.json, sendaChatMessage).
-const MAX_MESSAGE_CHARS: usize = 1024;
-
-#[derive(Debug)]
-pub struct InviteConfig {
-    pub common: CommonConfig,
-    pub tech_user: String,
-    pub join_url: Option<String>,
-    pub template: String,
-}
-
-impl InviteConfig {
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let template = env
-            .get("KITCHEN_MESSAGE_TEMPLATE")
-            .unwrap_or_else(|| DEFAULT_MESSAGE_TEMPLATE.to_owned());
-        if !template.contains(PLACEHOLDER) {
-            return Err(ConfigError::new(
-                "KITCHEN_MESSAGE_TEMPLATE",
-                "must contain {join_url}",
-            ));
-        }
-        if template.chars().count() > MAX_MESSAGE_CHARS / 2 {
-            return Err(ConfigError::new(
-                "KITCHEN_MESSAGE_TEMPLATE",
-                "must be at most 512 characters",
-            ));
-        }
-        let join_url = env.get("ZOOM_JOIN_URL");
-        let valid_url = |u: &String| {
-            (u.starts_with("https://") || u.starts_with("http://")) && u.chars().count() <= 500
-        };
-        if join_url.as_ref().is_some_and(|u| !valid_url(u)) {
-            return Err(ConfigError::new(
-                "ZOOM_JOIN_URL",
-                "must be an http(s) URL of at most 500 characters",
-            ));
-        }
-        Ok(Self {
-            common: CommonConfig::from_env(env)?,
-            tech_user: env.required("ZOOM_TECH_USER")?,
-            join_url,
-            template,
-        })
-    }
-}
+use crate::config::{InviteConfig, render};
 
 pub struct Invite {
     pub app: AppState,
     pub tech_user: String,
     pub template: String,
-    /// Configured, or fetched from Zoom once per container.
-    join_url: Cached<String>,
+    /// Per-device limits; `None` when `KITCHEN_LIMITS_TABLE` is unset.
+    limits: Option<InviteLimits>,
+    /// Each room's join link: its configured override, or fetched from Zoom
+    /// once per container.
+    join_urls: HashMap<String, Cached<String>>,
 }
 
 impl Invite {
     pub async fn new(config: InviteConfig) -> Result<Self, Error> {
-        let app = AppState::from_config(config.common).await?;
-        Ok(Self::with_app(
-            app,
-            config.tech_user,
-            config.template,
-            config.join_url,
-        ))
+        let InviteConfig {
+            common,
+            tech_user,
+            template,
+            limits,
+        } = config;
+        match limits {
+            Some((table, settings)) => {
+                let (app, sdk) = AppState::with_aws(common, kitchen::app::DEFAULT_DEADLINE).await?;
+                let limits = InviteLimits::new(&sdk, table, settings);
+                Ok(Self::with_app(app, tech_user, template, Some(limits)))
+            }
+            None => {
+                let app = AppState::from_config(common).await?;
+                Ok(Self::with_app(app, tech_user, template, None))
+            }
+        }
     }
 
     pub fn with_app(
         app: AppState,
         tech_user: String,
         template: String,
-        join_url: Option<String>,
+        limits: Option<InviteLimits>,
     ) -> Self {
-        let cell = join_url.map_or_else(Cached::default, Cached::with_value);
+        if limits.is_none() {
+            tracing::warn!(
+                "KITCHEN_LIMITS_TABLE is not set: invites are NOT limited per device (the stack always sets it)"
+            );
+        }
+        let join_urls = app
+            .config
+            .rooms
+            .iter()
+            .map(|r| {
+                let cell = r
+                    .join_url
+                    .clone()
+                    .map_or_else(Cached::default, Cached::with_value);
+                (r.name.clone(), cell)
+            })
+            .collect();
         Self {
             app,
             tech_user,
             template,
-            join_url: cell,
+            limits,
+            join_urls,
+        }
+    }
+
+    /// The room's join link: configured, cached, or asked of Zoom once.
+    async fn join_url(
+        &self,
+        creds: &kitchen::credentials::Credentials,
+        room: &Room,
+    ) -> Result<String, ZoomError> {
+        let fetch = || self.app.zoom.join_url(creds, &room.meeting_id);
+        match self.join_urls.get(&room.name) {
+            Some(cell) => cell.get_or_refresh(|_| true, fetch).await,
+            // Every configured room has its cell; `room` comes from the same list.
+            None => fetch().await,
         }
     }
 }
@@ -100,6 +113,7 @@ impl Invite {
 struct Sent<'a> {
     sent: bool,
     recipient: &'a str,
+    room: &'a str,
     message_id: &'a str,
 }
 
@@ -114,13 +128,7 @@ async fn invite(state: &Invite, req: &Request) -> Result<Response<Body>, ApiErro
     let deadline = state.app.deadline_for(req);
     let device = state.app.authorize(req.headers(), &deadline).await?;
     // From here on every answer is an invite sent or refused.
-    let outcome = send(
-        state,
-        req,
-        &deadline,
-        device.as_ref().map(|d| d.name.as_str()),
-    )
-    .await;
+    let outcome = send(state, req, &deadline, device.as_ref()).await;
     metrics::incr(match outcome {
         Ok(_) => Metric::InviteSent,
         Err(_) => Metric::InviteRefused,
@@ -128,38 +136,134 @@ async fn invite(state: &Invite, req: &Request) -> Result<Response<Body>, ApiErro
     outcome
 }
 
+/// Who gets the link. A device with an owner sends to its owner: `email` may
+/// be left out, and any other address is refused. Addresses compare as
+/// [`kitchen::request::validate_email`] leaves them: the domain
+/// case-insensitively, the local part exactly.
+fn recipient(device: Option<&Device>, sent: Result<String, ApiError>) -> Result<String, ApiError> {
+    let owner = device.and_then(|d| d.owner.as_deref());
+    match (sent, owner) {
+        (Ok(email), Some(owner)) if email != owner => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "recipient_not_owner",
+            "this device sends the link to its owner only; leave out email or send the owner's address",
+        )),
+        (Ok(email), _) => Ok(email),
+        (Err(e), Some(owner)) if e.code == "missing_email" => Ok(owner.to_owned()),
+        (Err(e), _) => Err(e),
+    }
+}
+
 async fn send(
     state: &Invite,
     req: &Request,
     deadline: &Deadline,
-    device: Option<&str>,
+    device: Option<&Device>,
 ) -> Result<Response<Body>, ApiError> {
     let k = &state.app;
-    let email = email_from_body(content_type(req.headers())?, req.body().as_ref())?;
+    let sent = email_from_body(content_type(req.headers())?, req.body().as_ref());
+    let email = recipient(device, sent)?;
+    let room = k.room_for(device)?;
+    let device_name = device.map_or("-", |d| d.name.as_str());
     let creds = k.credentials_within(deadline).await?;
-    let message_id = deadline
+    let ticket = reserve(state, device_name, deadline).await?;
+    let delivered = deadline
         .run(async {
-            let join_url = state
-                .join_url
-                .get_or_refresh(|_| true, || k.zoom.join_url(&creds, &k.config.meeting_id))
-                .await?;
-            let message = state.template.replace(PLACEHOLDER, &join_url);
+            let join_url = state.join_url(&creds, room).await?;
+            let message = render(&state.template, &room.name, &join_url);
             k.zoom
                 .send_chat_message(&creds, &state.tech_user, &email, &message)
                 .await
         })
         .await
-        .unwrap_or(Err(ZoomError::Timeout))
-        .map_err(|e| map_zoom_error(&e, &email, &state.tech_user))?;
-    tracing::info!(device = device.unwrap_or("-"), recipient = %email, message_id = %message_id, "join link sent");
+        .unwrap_or(Err(ZoomError::Timeout));
+    let message_id = match delivered {
+        Ok(id) => id,
+        Err(e) => {
+            if let Some(ticket) = ticket {
+                release(state, &ticket, deadline).await;
+            }
+            return Err(map_zoom_error(&e, &email, &state.tech_user));
+        }
+    };
+    tracing::info!(device = device_name, room = %room.name, recipient = %email, message_id = %message_id, "join link sent");
     Ok(json_response(
         StatusCode::OK,
         &Sent {
             sent: true,
             recipient: &email,
+            room: &room.name,
             message_id: &message_id,
         },
     ))
+}
+
+/// Takes one invite of the device's allowance, or refuses with 429
+/// `too_many_invites` and `Retry-After`; an unreachable limits table is 503
+/// `limits_unavailable` — never an unlimited send. `None`: no limits configured.
+async fn reserve(
+    state: &Invite,
+    device: &str,
+    deadline: &Deadline,
+) -> Result<Option<Ticket>, ApiError> {
+    let Some(limits) = &state.limits else {
+        return Ok(None);
+    };
+    let reserved = deadline
+        .run(limits.reserve(device, SystemTime::now()))
+        .await
+        .map_err(|_| "timed out".to_owned())
+        .and_then(|r| r.map_err(|e| e.to_string()));
+    match reserved {
+        Ok(Reservation::Granted(ticket)) => Ok(Some(ticket)),
+        Ok(Reservation::Refused { limit, retry_after }) => {
+            let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            let settings = limits.settings();
+            let why = match limit {
+                Limit::Interval => format!(
+                    "this device may send one invite every {} s",
+                    settings.interval.as_secs()
+                ),
+                Limit::Daily => format!(
+                    "this device may send {} invites a day (UTC)",
+                    settings.per_day
+                ),
+            };
+            tracing::info!(device, limit = ?limit, retry_after_s = secs, "invite refused by the device's limit");
+            let mut e = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_invites",
+                format!("{why}; try again in {secs} s"),
+            );
+            e.retry_after = Some(secs);
+            Err(e)
+        }
+        Err(why) => {
+            tracing::error!(device, error = %why, "the invite limits table is unavailable; nothing sent");
+            Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "limits_unavailable",
+                "the invite limits cannot be checked right now, so nothing was sent; try again shortly",
+            ))
+        }
+    }
+}
+
+/// Gives the slot back: Zoom did not deliver. A failure here only costs the
+/// device one invite of its allowance, so it is logged, not answered.
+async fn release(state: &Invite, ticket: &Ticket, deadline: &Deadline) {
+    let Some(limits) = &state.limits else {
+        return;
+    };
+    // The request's own time may be gone (a Zoom timeout): allow a moment more.
+    let budget = deadline
+        .remaining()
+        .max(std::time::Duration::from_millis(500));
+    match tokio::time::timeout(budget, limits.release(ticket)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "giving back an invite slot failed"),
+        Err(_) => tracing::warn!("giving back an invite slot timed out"),
+    }
 }
 
 /// The chat endpoint's own failures first, then the generic mapping.
@@ -210,6 +314,7 @@ fn map_zoom_error(e: &ZoomError, recipient: &str, tech_user: &str) -> ApiError {
 
 #[cfg(test)]
 mod tests {
+    use kitchen::config::DEFAULT_MESSAGE_TEMPLATE;
     use kitchen::testing::{DEVICE_KEY, LogCapture, body_json, event, fixture, kitchen};
     use serde_json::json;
     use zoom_sim::{DEMO_TECH_USER, Endpoint, Fault, Sim, SimHandle};
@@ -296,11 +401,20 @@ mod tests {
     #[tokio::test]
     async fn configured_join_url_and_template_skip_the_meeting_lookup() {
         let sim = Sim::demo().spawn().await;
+        let rooms = kitchen::rooms::Rooms::parse(
+            &json!({"kitchen": {"meeting_id": kitchen::testing::DEMO_MEETING_ID, "join_url": "https://example.zoom.us/j/1"}}).to_string(),
+        )
+        .unwrap();
+        let app = kitchen::testing::kitchen_with(
+            &sim,
+            rooms,
+            json!({"device_keys": {"demo-desk": DEVICE_KEY}}),
+        );
         let state = Invite::with_app(
-            kitchen(&sim),
+            app,
             DEMO_TECH_USER.into(),
             "Coffee? {join_url}".into(),
-            Some("https://example.zoom.us/j/1".into()),
+            None,
         );
         assert_eq!(
             call(&state, form("email=carol@example.com").request())
@@ -417,7 +531,7 @@ mod tests {
     }
 
     /// An invite whose state is built from `config` (the simulator's, adjusted).
-    fn invite_with(config: CommonConfig, tech_user: &str) -> Invite {
+    fn invite_with(config: kitchen::config::CommonConfig, tech_user: &str) -> Invite {
         let k = AppState::new(
             config,
             None,
@@ -428,7 +542,10 @@ mod tests {
         Invite::with_app(k, tech_user.into(), DEFAULT_MESSAGE_TEMPLATE.into(), None)
     }
 
-    fn demo_config(sim: &SimHandle, creds: kitchen::credentials::Credentials) -> CommonConfig {
+    fn demo_config(
+        sim: &SimHandle,
+        creds: kitchen::credentials::Credentials,
+    ) -> kitchen::config::CommonConfig {
         kitchen::testing::common_config(
             sim,
             kitchen::credentials::CredentialSource::Inline(std::sync::Arc::new(creds)),
@@ -706,32 +823,6 @@ mod tests {
                 .await
                 .0,
             200
-        );
-    }
-
-    #[test]
-    fn config_names_each_bad_variable() {
-        let base = [("ZOOM_MEETING_ID", "85746065432"), ("ZOOM_SECRET_ID", "s")];
-        let load = |extra: &[(&str, &str)]| {
-            let all: Vec<_> = base.iter().chain(extra).copied().collect();
-            InviteConfig::from_env(&Env::from_pairs(&all))
-                .unwrap_err()
-                .var
-        };
-        assert_eq!(load(&[]), "ZOOM_TECH_USER");
-        assert_eq!(
-            load(&[
-                ("ZOOM_TECH_USER", "bot@x.com"),
-                ("KITCHEN_MESSAGE_TEMPLATE", "no placeholder"),
-            ]),
-            "KITCHEN_MESSAGE_TEMPLATE"
-        );
-        assert_eq!(
-            load(&[
-                ("ZOOM_TECH_USER", "bot@x.com"),
-                ("ZOOM_JOIN_URL", "zoom.us/j/1")
-            ]),
-            "ZOOM_JOIN_URL"
         );
     }
 }

@@ -1,4 +1,5 @@
-use invite::handler::{Invite, InviteConfig, handle};
+use invite::config::InviteConfig;
+use invite::handler::{Invite, handle};
 use kitchen::config::Env;
 use kitchen::lambda_http::{Error, run, service_fn, tracing};
 

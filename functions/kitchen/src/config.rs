@@ -7,7 +7,9 @@ use crate::rooms::Rooms;
 
 pub const DEFAULT_API_URL: &str = "https://api.zoom.us/v2";
 pub const DEFAULT_OAUTH_URL: &str = "https://zoom.us/oauth/token";
-pub const DEFAULT_MESSAGE_TEMPLATE: &str = "This is your coffee kitchen join URL: {join_url}";
+/// Names the room: for the single-room setting (room `kitchen`) the message
+/// reads as it always did.
+pub const DEFAULT_MESSAGE_TEMPLATE: &str = "This is your coffee {room} join URL: {join_url}";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("configuration error: {var} {problem}")]

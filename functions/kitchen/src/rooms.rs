@@ -258,8 +258,13 @@ pub fn meeting_id(raw: &str) -> Result<String, String> {
 
 fn join_url(raw: &str) -> Result<String, String> {
     match reqwest::Url::parse(raw) {
-        Ok(u) if u.scheme() == "https" && u.host().is_some() => Ok(raw.to_owned()),
-        _ => Err(format!("join URL must be an https URL, got {raw:?}")),
+        Ok(u) if u.scheme() == "https" && u.host().is_some() && raw.chars().count() <= 500 => {
+            Ok(raw.to_owned())
+        }
+        _ => Err(format!(
+            "join URL must be an https URL of at most 500 characters, got {:?}",
+            raw.chars().take(80).collect::<String>()
+        )),
     }
 }
 
