@@ -210,3 +210,81 @@ async fn auto_ignores_reconcile_activity_without_webhooks() {
     );
     assert_eq!(sim.sim.stats().dashboard_requests, 1);
 }
+
+/// `auto` decides per room: webhook activity in the kitchen says nothing
+/// about the lounge, which keeps coming from the dashboard.
+#[tokio::test]
+async fn auto_freshness_is_per_room() {
+    use kitchen::testing::{DEMO_LOUNGE_MEETING_ID, demo_rooms, kitchen_with};
+    const LOUNGE_KEY: &str = "lounge-desk-key-0123456789";
+    let table = unique("presence");
+    let admin = store(&moto_endpoint(), &table).await;
+    admin.create_table().await.unwrap();
+    let sim = Sim::demo().spawn().await;
+    sim.sim.set_meeting_running(DEMO_LOUNGE_MEETING_ID, true);
+    let app = kitchen_with(
+        &sim,
+        demo_rooms(),
+        json!({"devices": {
+            "desk-kitchen": {"key": kitchen::testing::DEVICE_KEY},
+            "desk-lounge": {"key": LOUNGE_KEY, "room": "lounge"}
+        }}),
+    );
+    let settings = Settings {
+        cache_for: std::time::Duration::ZERO,
+        stale_for: 300 * SECOND,
+        show_names: false,
+        presence_fresh_for: 1800 * SECOND,
+    };
+    let state = Count::new_with(
+        app,
+        settings,
+        CountSource::Auto(store(&moto_endpoint(), &table).await),
+    );
+    let lounge = || async {
+        let resp = handle(
+            &state,
+            kitchen::testing::event("GET", "/participant-count")
+                .device_key(LOUNGE_KEY)
+                .header("accept", "application/json")
+                .request(),
+        )
+        .await
+        .unwrap();
+        let (_, body) = body_json(resp).await;
+        (
+            body["room"].clone(),
+            body["count"].clone(),
+            body["source"].clone(),
+        )
+    };
+    admin
+        .apply(
+            DEMO_MEETING_ID,
+            &participant(Change::Joined, "erin", now_ms()),
+        )
+        .await
+        .unwrap();
+    let (_, body, source) = json_count(&state).await;
+    assert_eq!(
+        (&body["room"], &body["count"], source.as_str()),
+        (&json!("kitchen"), &json!(1), "webhook")
+    );
+    assert_eq!(
+        lounge().await,
+        (json!("lounge"), json!(0), json!("dashboard"))
+    );
+    let mut lounge_event = participant(Change::Joined, "finn", now_ms());
+    if let WebhookEvent::Participant { meeting_id, .. } = &mut lounge_event {
+        *meeting_id = DEMO_LOUNGE_MEETING_ID.into();
+    }
+    admin
+        .apply(DEMO_LOUNGE_MEETING_ID, &lounge_event)
+        .await
+        .unwrap();
+    assert_eq!(
+        lounge().await,
+        (json!("lounge"), json!(1), json!("webhook"))
+    );
+    assert_eq!(sim.sim.stats().dashboard_requests, 1, "the lounge's, once");
+}
