@@ -205,6 +205,33 @@ mod tests {
     }
 
     #[test]
+    fn several_rooms_and_the_secret_ttl() {
+        let c = load(&[
+            (
+                "KITCHEN_ROOMS",
+                r#"{"lounge":"86190237415","kitchen":"85746065432"}"#,
+            ),
+            ("ZOOM_SECRET_ID", "kitchen"),
+            ("KITCHEN_SECRET_TTL_SECONDS", "60"),
+        ])
+        .unwrap();
+        assert_eq!(c.rooms.len(), 2);
+        assert_eq!(c.meeting_id, "85746065432", "the default room's");
+        let CredentialSource::SecretsManager { rotation, .. } = c.credentials else {
+            panic!("expected the secret")
+        };
+        assert_eq!(rotation.ttl, Duration::from_secs(60));
+        assert_eq!(rotation.early_every, Duration::from_secs(60));
+        let e = load(&[
+            ("ZOOM_MEETING_ID", "123456789"),
+            ("ZOOM_SECRET_ID", "x"),
+            ("KITCHEN_SECRET_TTL_SECONDS", "soon"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.var, "KITCHEN_SECRET_TTL_SECONDS");
+    }
+
+    #[test]
     fn each_error_names_its_variable() {
         assert_eq!(
             load(&[("ZOOM_SECRET_ID", "x")]).unwrap_err().var,
