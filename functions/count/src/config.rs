@@ -38,7 +38,7 @@ impl CountConfig {
             stale_for: env.seconds("KITCHEN_STALE_SECONDS", 300)?,
             show_names: env.flag("KITCHEN_SHOW_NAMES", false)?,
             source: source(env)?,
-            presence_fresh_for: env.seconds("KITCHEN_PRESENCE_FRESH_SECONDS", 1800)?,
+            presence_fresh_for: kitchen::presence::fresh_for(env)?,
         })
     }
 }

@@ -17,7 +17,7 @@ use kitchen::lambda_http::http::{HeaderValue, Method, StatusCode};
 use kitchen::lambda_http::{Body, Error, Request, Response};
 use kitchen::metrics::{self, Metric};
 use kitchen::participants::{Headcount, headcount};
-use kitchen::presence::{PresenceStore, RoomPresence, StoreError};
+use kitchen::presence::{PresenceStore, RoomPresence};
 use kitchen::request::wants_json;
 use kitchen::rooms::Room;
 use kitchen::time::{format_rfc3339, unix_millis};
@@ -192,7 +192,7 @@ impl Count {
         store: &PresenceStore,
         deadline: &Deadline,
     ) -> Result<(Arc<Snapshot>, bool), ApiError> {
-        match read_within(store, &t.room.meeting_id, deadline).await {
+        match store.read_within(&t.room.meeting_id, deadline).await {
             Ok(room) => {
                 let snap = Snapshot::of_room(room);
                 t.counts.last_presence.set(snap.clone());
@@ -227,16 +227,10 @@ impl Count {
         store: &PresenceStore,
         deadline: &Deadline,
     ) -> Option<Arc<Snapshot>> {
-        match read_within(store, &t.room.meeting_id, deadline).await {
-            Ok(room) => {
-                let now = unix_millis(SystemTime::now());
-                let fresh_ms =
-                    u64::try_from(self.settings.presence_fresh_for.as_millis()).unwrap_or(u64::MAX);
-                let fresh = room
-                    .last_event_at_ms
-                    .is_some_and(|t| now.saturating_sub(t) <= fresh_ms);
-                fresh.then(|| Snapshot::of_room(room))
-            }
+        match store.read_within(&t.room.meeting_id, deadline).await {
+            Ok(room) => room
+                .is_fresh(self.settings.presence_fresh_for, unix_millis(SystemTime::now()))
+                .then(|| Snapshot::of_room(room)),
             Err(e) => {
                 tracing::warn!(room = %t.room.name, error = %e, "presence table unavailable; using the dashboard");
                 None
@@ -343,19 +337,6 @@ fn active_backoff(counts: &RoomCounts) -> Option<Backoff> {
 enum Failure {
     Transient(ApiError, &'static str),
     Permanent(ApiError),
-}
-
-/// The presence read, under the request's deadline (running out counts as the
-/// table being unreachable).
-async fn read_within(
-    store: &PresenceStore,
-    meeting_id: &str,
-    deadline: &Deadline,
-) -> Result<RoomPresence, StoreError> {
-    deadline
-        .run(store.read(meeting_id))
-        .await
-        .unwrap_or(Err(StoreError::Unavailable("timed out")))
 }
 
 /// The count takes no input: a body or query string is refused, not ignored.

@@ -45,6 +45,14 @@ impl TableError {
             _ => unavailable("the request could not be built"),
         }
     }
+
+    /// The caller's deadline passed before the table answered.
+    pub fn timed_out(table: &'static str) -> Self {
+        Self::Unavailable {
+            table,
+            why: "timed out",
+        }
+    }
 }
 
 /// `Ok(true)`: written; `Ok(false)`: the write's condition did not hold.

@@ -44,7 +44,7 @@ use aws_sdk_dynamodb::types::ReturnValue;
 
 use crate::config::{ConfigError, Env};
 use crate::dynamo::{Item, TableError, conditional, n, number, s, text};
-use crate::presence::{PresenceStore, RoomPresence, StoreError};
+use crate::presence::{PresenceStore, RoomPresence};
 use crate::rooms::Room;
 use crate::zoom::{ZoomError, codes};
 
@@ -418,10 +418,10 @@ impl NoticeRow {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NoticeError {
+    /// The presence table (its notice rows or the room's presence); the
+    /// error names which table.
     #[error(transparent)]
     Table(#[from] TableError),
-    #[error("reading the room failed: {0}")]
-    Presence(#[from] StoreError),
 }
 
 /// The notice rows of the presence table.

@@ -32,11 +32,10 @@
 //! Counted: sessions `in`, newer than the last `meeting.ended`, not expired,
 //! grouped into people by [`crate::people`] (two devices are one person).
 
-use std::collections::{BTreeSet, HashMap};
-use std::time::SystemTime;
+use std::collections::BTreeSet;
+use std::time::{Duration, SystemTime};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 pub mod repair;
@@ -44,9 +43,11 @@ pub mod repair;
 pub use repair::Repair;
 
 use crate::config::{CommonConfig, ConfigError, Env};
+use crate::deadline::Deadline;
+use crate::dynamo::{Item, TableError, conditional, n, number, s, text};
 use crate::people::{People, Sighting, group};
 use crate::time::unix_millis;
-use crate::webhook::{Change, WebhookEvent};
+use crate::webhook::{Change, WebhookEvent, whole_second};
 
 /// Session rows expire this long after their `at` (or reconcile's last sighting).
 pub const SESSION_TTL_SECS: u64 = 24 * 3600;
@@ -66,6 +67,16 @@ const IF_NEWER: &str = "attribute_not_exists(#at) OR #at < :at OR (#at = :at AND
 /// the cutoff, or written by reconcile itself (`event_ts = 0`); and only forward.
 const IF_REPAIRABLE: &str =
     "attribute_not_exists(#at) OR (#at < :at AND (#at <= :cutoff OR #ts = :zero))";
+
+/// `KITCHEN_PRESENCE_FRESH_SECONDS` when unset: how long after the last
+/// webhook event the presence table speaks for a room under `auto`.
+pub const DEFAULT_FRESH_SECS: u64 = 1800;
+
+/// `KITCHEN_PRESENCE_FRESH_SECONDS` (default [`DEFAULT_FRESH_SECS`]): see
+/// [`RoomPresence::is_fresh`].
+pub fn fresh_for(env: &Env) -> Result<Duration, ConfigError> {
+    env.seconds("KITCHEN_PRESENCE_FRESH_SECONDS", DEFAULT_FRESH_SECS)
+}
 
 /// The configuration the webhook and reconcile share.
 #[derive(Debug)]
@@ -166,6 +177,17 @@ pub struct RoomPresence {
     pub verified: Option<Verified>,
 }
 
+impl RoomPresence {
+    /// `auto`'s rule, per room: the table speaks for the room while its last
+    /// webhook event is at most `fresh_for` old at `now_ms`. Reconcile's runs
+    /// do not count: they keep going when the webhooks have stopped.
+    pub fn is_fresh(&self, fresh_for: Duration, now_ms: u64) -> bool {
+        let fresh_ms = u64::try_from(fresh_for.as_millis()).unwrap_or(u64::MAX);
+        self.last_event_at_ms
+            .is_some_and(|t| now_ms.saturating_sub(t) <= fresh_ms)
+    }
+}
+
 /// What [`PresenceStore::apply`] did with an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Applied {
@@ -175,40 +197,6 @@ pub enum Applied {
     /// The event carries no presence fact (URL validation, ignored events,
     /// leaving the waiting room, admission).
     NotTracked,
-}
-
-/// A presence-table failure. Names the kind and AWS's error code only, never
-/// keys or values from the table.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum StoreError {
-    #[error("the presence table could not be reached ({0})")]
-    Unavailable(&'static str),
-    #[error("the presence table is throttling requests")]
-    Throttled,
-    #[error("DynamoDB refused the request ({code})")]
-    Rejected { code: String },
-}
-
-impl StoreError {
-    fn from_sdk<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Self {
-        match err {
-            SdkError::TimeoutError(_) => Self::Unavailable("timed out"),
-            SdkError::DispatchFailure(_) => Self::Unavailable("unreachable"),
-            SdkError::ResponseError(_) => Self::Unavailable("unreadable response"),
-            SdkError::ServiceError(s) => match s.err().code() {
-                Some(
-                    "ThrottlingException"
-                    | "ProvisionedThroughputExceededException"
-                    | "RequestLimitExceeded"
-                    | "LimitExceededException",
-                ) => Self::Throttled,
-                code => Self::Rejected {
-                    code: code.unwrap_or("unknown").to_owned(),
-                },
-            },
-            _ => Self::Unavailable("the request could not be built"),
-        }
-    }
 }
 
 /// A meta time a webhook raises.
@@ -304,6 +292,9 @@ pub struct PresenceStore {
 }
 
 impl PresenceStore {
+    /// The table's role in [`TableError`]s.
+    pub const ROLE: &'static str = "presence";
+
     pub fn new(sdk: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
         Self {
             client: Client::new(sdk),
@@ -317,7 +308,7 @@ impl PresenceStore {
         &self,
         meeting_id: &str,
         event: &WebhookEvent,
-    ) -> Result<Applied, StoreError> {
+    ) -> Result<Applied, TableError> {
         let Some(write) = plan(event) else {
             return Ok(Applied::NotTracked);
         };
@@ -337,42 +328,27 @@ impl PresenceStore {
     }
 
     /// The room now: one strongly consistent Query on its partition.
-    pub async fn read(&self, meeting_id: &str) -> Result<RoomPresence, StoreError> {
+    pub async fn read(&self, meeting_id: &str) -> Result<RoomPresence, TableError> {
         self.load(&room_pk(meeting_id), unix_millis(SystemTime::now()))
             .await
     }
 
+    /// [`Self::read`] under `deadline`; running out reads as the table timing out.
+    pub async fn read_within(
+        &self,
+        meeting_id: &str,
+        deadline: &Deadline,
+    ) -> Result<RoomPresence, TableError> {
+        deadline
+            .run(self.read(meeting_id))
+            .await
+            .unwrap_or_else(|_| Err(TableError::timed_out(Self::ROLE)))
+    }
+
     /// Creates the table with the template's key schema (tests and local runs).
     #[cfg(feature = "testing")]
-    pub async fn create_table(&self) -> Result<(), StoreError> {
-        use aws_sdk_dynamodb::types::{
-            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-        };
-        let invalid = |_| StoreError::Unavailable("invalid table definition");
-        let attr = |name: &str| {
-            AttributeDefinition::builder()
-                .attribute_name(name)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-        };
-        let key = |name: &str, kind| {
-            KeySchemaElement::builder()
-                .attribute_name(name)
-                .key_type(kind)
-                .build()
-        };
-        self.client
-            .create_table()
-            .table_name(&self.table)
-            .attribute_definitions(attr("pk").map_err(invalid)?)
-            .attribute_definitions(attr("sk").map_err(invalid)?)
-            .key_schema(key("pk", KeyType::Hash).map_err(invalid)?)
-            .key_schema(key("sk", KeyType::Range).map_err(invalid)?)
-            .billing_mode(BillingMode::PayPerRequest)
-            .send()
-            .await
-            .map_err(|e| StoreError::from_sdk(&e))?;
-        Ok(())
+    pub async fn create_table(&self) -> Result<(), TableError> {
+        crate::dynamo::create_table(&self.client, &self.table).await
     }
 
     async fn write_session(
@@ -380,7 +356,7 @@ impl PresenceStore {
         pk: &str,
         w: &SessionWrite,
         guard: Guard,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<bool, TableError> {
         let mut set = vec![
             "#person = :person",
             "#state = :state",
@@ -392,32 +368,33 @@ impl PresenceStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", attr_s(pk))
-            .key("sk", attr_s(format!("{SESSION_PREFIX}{}", w.session_key)))
+            .key("pk", s(pk))
+            .key("sk", s(format!("{SESSION_PREFIX}{}", w.session_key)))
             .expression_attribute_names("#person", "person")
             .expression_attribute_names("#state", "state")
             .expression_attribute_names("#at", "at")
             .expression_attribute_names("#ts", "event_ts")
             .expression_attribute_names("#exp", "expires_at")
-            .expression_attribute_values(":person", attr_s(&w.person))
-            .expression_attribute_values(":state", attr_s(w.state.as_str()))
-            .expression_attribute_values(":at", attr_n(w.at_ms))
-            .expression_attribute_values(":ts", attr_n(w.event_ts))
-            .expression_attribute_values(":exp", attr_n(w.at_ms / 1000 + SESSION_TTL_SECS));
+            .expression_attribute_values(":person", s(&w.person))
+            .expression_attribute_values(":state", s(w.state.as_str()))
+            .expression_attribute_values(":at", n(w.at_ms))
+            .expression_attribute_values(":ts", n(w.event_ts))
+            .expression_attribute_values(":exp", n(w.at_ms / 1000 + SESSION_TTL_SECS));
         req = match guard {
             Guard::IfNewer => req.condition_expression(IF_NEWER),
             Guard::Repair { cutoff_ms } => req
                 .condition_expression(IF_REPAIRABLE)
-                .expression_attribute_values(":cutoff", attr_n(cutoff_ms))
-                .expression_attribute_values(":zero", attr_n(0)),
+                .expression_attribute_values(":cutoff", n(cutoff_ms))
+                .expression_attribute_values(":zero", n(0)),
         };
         if let Some(name) = &w.name {
             set.push("#name = :name");
             req = req
                 .expression_attribute_names("#name", "name")
-                .expression_attribute_values(":name", attr_s(name));
+                .expression_attribute_values(":name", s(name));
         }
         conditional(
+            Self::ROLE,
             req.update_expression(format!("SET {}", set.join(", ")))
                 .send()
                 .await,
@@ -430,26 +407,26 @@ impl PresenceStore {
         pk: &str,
         attr: &'static str,
         value_ms: u64,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<bool, TableError> {
         let now_s = unix_millis(SystemTime::now()) / 1000;
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", attr_s(pk))
-            .key("sk", attr_s(META_SK))
+            .key("pk", s(pk))
+            .key("sk", s(META_SK))
             .update_expression("SET #v = :v, #exp = :exp")
             .condition_expression("attribute_not_exists(#v) OR #v < :v")
             .expression_attribute_names("#v", attr)
             .expression_attribute_names("#exp", "expires_at")
-            .expression_attribute_values(":v", attr_n(value_ms))
-            .expression_attribute_values(":exp", attr_n(now_s + META_TTL_SECS))
+            .expression_attribute_values(":v", n(value_ms))
+            .expression_attribute_values(":exp", n(now_s + META_TTL_SECS))
             .send()
             .await;
-        conditional(result)
+        conditional(Self::ROLE, result)
     }
 
-    async fn load(&self, pk: &str, now_ms: u64) -> Result<RoomPresence, StoreError> {
+    async fn load(&self, pk: &str, now_ms: u64) -> Result<RoomPresence, TableError> {
         let mut items = Vec::new();
         let mut start = None;
         for _ in 0..MAX_PAGES {
@@ -459,71 +436,27 @@ impl PresenceStore {
                 .table_name(&self.table)
                 .key_condition_expression("#pk = :pk")
                 .expression_attribute_names("#pk", "pk")
-                .expression_attribute_values(":pk", attr_s(pk))
+                .expression_attribute_values(":pk", s(pk))
                 .consistent_read(true)
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
-                .map_err(|e| StoreError::from_sdk(&e))?;
+                .map_err(|e| TableError::from_sdk(Self::ROLE, &e))?;
             items.extend(page.items.unwrap_or_default());
             match page.last_evaluated_key.filter(|k| !k.is_empty()) {
                 Some(k) => start = Some(k),
                 None => return Ok(assemble(&items, now_ms)),
             }
         }
-        Err(StoreError::Unavailable(
-            "the room has too many rows to read",
-        ))
+        Err(TableError::Unavailable {
+            table: Self::ROLE,
+            why: "the room has too many rows to read",
+        })
     }
 }
-
-type Item = HashMap<String, AttributeValue>;
 
 fn room_pk(meeting_id: &str) -> String {
     format!("room#{meeting_id}")
-}
-
-/// The table's one precision: whole seconds, in ms.
-fn whole_second(ms: u64) -> u64 {
-    ms / 1000 * 1000
-}
-
-fn attr_s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn attr_n(v: u64) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
-
-fn text<'a>(item: &'a Item, key: &str) -> Option<&'a str> {
-    match item.get(key)? {
-        AttributeValue::S(v) => Some(v),
-        _ => None,
-    }
-}
-
-fn number(item: &Item, key: &str) -> Option<u64> {
-    match item.get(key)? {
-        AttributeValue::N(v) => v.parse().ok(),
-        _ => None,
-    }
-}
-
-/// `Ok(true)`: written; `Ok(false)`: the condition failed (duplicate or stale).
-fn conditional<T, E>(result: Result<T, SdkError<E>>) -> Result<bool, StoreError>
-where
-    E: ProvideErrorMetadata,
-{
-    match result {
-        Ok(_) => Ok(true),
-        Err(SdkError::ServiceError(e))
-            if e.err().code() == Some("ConditionalCheckFailedException") =>
-        {
-            Ok(false)
-        }
-        Err(e) => Err(StoreError::from_sdk(&e)),
-    }
 }
 
 /// The rows' people, by [`crate::people`]'s rule.
@@ -612,17 +545,19 @@ fn assemble(items: &[Item], now_ms: u64) -> RoomPresence {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
 
     fn row(sk: &str, person: &str, state: &str, at: u64) -> Item {
         HashMap::from([
-            ("pk".into(), attr_s("room#1")),
-            ("sk".into(), attr_s(sk)),
-            ("person".into(), attr_s(person)),
-            ("name".into(), attr_s(person.to_uppercase())),
-            ("state".into(), attr_s(state)),
-            ("at".into(), attr_n(at)),
-            ("expires_at".into(), attr_n(at / 1000 + SESSION_TTL_SECS)),
+            ("pk".into(), s("room#1")),
+            ("sk".into(), s(sk)),
+            ("person".into(), s(person)),
+            ("name".into(), s(person.to_uppercase())),
+            ("state".into(), s(state)),
+            ("at".into(), n(at)),
+            ("expires_at".into(), n(at / 1000 + SESSION_TTL_SECS)),
         ])
     }
 
@@ -630,13 +565,13 @@ mod tests {
     fn counts_people_not_sessions_and_respects_the_end_and_expiry() {
         let now = 10 * 86_400_000;
         let meta = HashMap::from([
-            ("sk".into(), attr_s("meta")),
-            ("ended_at".into(), attr_n(now - 60_000)),
-            ("last_event_at".into(), attr_n(now - 1_000)),
-            ("verified_at".into(), attr_n(now - 5_000)),
+            ("sk".into(), s("meta")),
+            ("ended_at".into(), n(now - 60_000)),
+            ("last_event_at".into(), n(now - 1_000)),
+            ("verified_at".into(), n(now - 5_000)),
             (
                 "verified_people".into(),
-                AttributeValue::L(vec![attr_s("alice")]),
+                AttributeValue::L(vec![s("alice")]),
             ),
         ]);
         let items = vec![
@@ -647,7 +582,7 @@ mod tests {
             row("session#c1", "carol", "waiting", now - 10_000),
             row("session#d1", "dave", "in", now - 2 * 86_400_000),
             row("session#e1", "eve", "out", now - 10_000),
-            HashMap::from([("sk".into(), attr_s("session#broken"))]),
+            HashMap::from([("sk".into(), s("session#broken"))]),
         ];
         let room = assemble(&items, now);
         assert_eq!(room.count, 1);

@@ -19,6 +19,7 @@ use sha2::Sha256;
 
 use crate::headers::{HeaderError, at_most_one};
 use crate::people::{Identity, display_name};
+use crate::rooms::{Room, Rooms};
 use crate::secret::Secret;
 use crate::time::{parse_rfc3339, unix_millis};
 
@@ -364,24 +365,26 @@ pub const MAX_FUTURE_MS: u64 = MAX_SKEW_SECS * 1000;
 
 /// What to do with a verified, parsed delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
+pub enum Decision<'r> {
     /// Answer Zoom's URL validation with this body.
     Answer(Value),
     /// Nothing to store; answered 200 so Zoom does not retry.
     Ignore { reason: &'static str },
-    /// Record this event for `our_meeting` (its times bounded by `now`).
-    Record(WebhookEvent),
+    /// Record this event for the room whose meeting it is (its times bounded
+    /// by `now`).
+    Record { room: &'r Room, event: WebhookEvent },
 }
 
-/// The last pure step: URL validation is answered, events for other meetings
-/// and unusable ones ignored, and times more than [`MAX_FUTURE_MS`] ahead of
-/// `now` clamped to `now` (whole seconds; `event_ts` to the millisecond).
-pub fn decide(
+/// The last pure step: URL validation is answered, events for meetings that
+/// are none of `rooms`' and unusable ones ignored, and times more than
+/// [`MAX_FUTURE_MS`] ahead of `now` clamped to `now` (whole seconds;
+/// `event_ts` to the millisecond).
+pub fn decide<'r>(
     event: WebhookEvent,
     secret: &Secret,
-    our_meeting: &str,
+    rooms: &'r Rooms,
     now: SystemTime,
-) -> Decision {
+) -> Decision<'r> {
     let now_ms = unix_millis(now);
     let bound = |t: u64| {
         if t > now_ms.saturating_add(MAX_FUTURE_MS) {
@@ -399,21 +402,30 @@ pub fn decide(
             Decision::Answer(url_validation_response(secret, &plain_token))
         }
         WebhookEvent::Ignored { reason, .. } => Decision::Ignore { reason },
-        e if e.meeting_id() != Some(our_meeting) => Decision::Ignore {
-            reason: "another meeting",
+        e => match e.meeting_id().and_then(|id| rooms.by_meeting_id(id)) {
+            None => Decision::Ignore {
+                reason: "another meeting",
+            },
+            Some(room) => Decision::Record {
+                room,
+                event: bounded(e, bound),
+            },
         },
-        WebhookEvent::MeetingStarted { meeting_id, at_ms } => {
-            Decision::Record(WebhookEvent::MeetingStarted {
-                meeting_id,
-                at_ms: whole_second(bound(at_ms)),
-            })
-        }
-        WebhookEvent::MeetingEnded { meeting_id, at_ms } => {
-            Decision::Record(WebhookEvent::MeetingEnded {
-                meeting_id,
-                at_ms: whole_second(bound(at_ms)),
-            })
-        }
+    }
+}
+
+/// `event` with its times passed through `bound`, in whole seconds
+/// (`event_ts` to the millisecond, at least 1).
+fn bounded(event: WebhookEvent, bound: impl Fn(u64) -> u64) -> WebhookEvent {
+    match event {
+        WebhookEvent::MeetingStarted { meeting_id, at_ms } => WebhookEvent::MeetingStarted {
+            meeting_id,
+            at_ms: whole_second(bound(at_ms)),
+        },
+        WebhookEvent::MeetingEnded { meeting_id, at_ms } => WebhookEvent::MeetingEnded {
+            meeting_id,
+            at_ms: whole_second(bound(at_ms)),
+        },
         WebhookEvent::Participant {
             meeting_id,
             change,
@@ -422,7 +434,7 @@ pub fn decide(
             name,
             at_ms,
             event_ts,
-        } => Decision::Record(WebhookEvent::Participant {
+        } => WebhookEvent::Participant {
             meeting_id,
             change,
             person_key,
@@ -430,12 +442,14 @@ pub fn decide(
             name,
             at_ms: whole_second(bound(at_ms)),
             event_ts: bound(event_ts).max(1),
-        }),
+        },
+        other @ (WebhookEvent::UrlValidation { .. } | WebhookEvent::Ignored { .. }) => other,
     }
 }
 
-/// Zoom's event times have whole seconds; so has everything compared with them.
-fn whole_second(ms: u64) -> u64 {
+/// Zoom's event times have whole seconds; so has everything compared with
+/// them (the presence table's one precision).
+pub fn whole_second(ms: u64) -> u64 {
     ms / 1000 * 1000
 }
 
@@ -683,35 +697,46 @@ mod tests {
     }
 
     #[test]
-    fn decide_clamps_future_times_and_ignores_other_meetings() {
+    fn decide_clamps_future_times_and_finds_the_room() {
         let secret = Secret::new("s");
+        let rooms = Rooms::parse(r#"{"kitchen":"111111111","lounge":"222222222"}"#).unwrap();
+        let (kitchen, lounge) = (rooms.get("kitchen").unwrap(), rooms.get("lounge").unwrap());
         let now_ms = 1_795_464_332_456;
         let now = UNIX_EPOCH + std::time::Duration::from_millis(now_ms);
         // A year ahead: clamped to now, whole seconds.
         let far = now_ms + 365 * 86_400_000;
         assert_eq!(
-            decide(joined_at(far, far, "1"), &secret, "1", now),
-            Decision::Record(joined_at(1_795_464_332_000, now_ms, "1"))
+            decide(joined_at(far, far, "111111111"), &secret, &rooms, now),
+            Decision::Record {
+                room: kitchen,
+                event: joined_at(1_795_464_332_000, now_ms, "111111111")
+            }
         );
-        // Within the clock-skew allowance: kept.
+        // Within the clock-skew allowance: kept; the lounge's meeting is the lounge.
         let near = 1_795_464_332_000 + MAX_FUTURE_MS;
         assert_eq!(
-            decide(joined_at(near, near, "1"), &secret, "1", now),
-            Decision::Record(joined_at(near, near, "1"))
+            decide(joined_at(near, near, "222222222"), &secret, &rooms, now),
+            Decision::Record {
+                room: lounge,
+                event: joined_at(near, near, "222222222")
+            }
         );
         let ended = WebhookEvent::MeetingEnded {
-            meeting_id: "1".into(),
+            meeting_id: "222222222".into(),
             at_ms: u64::MAX,
         };
         assert_eq!(
-            decide(ended, &secret, "1", now),
-            Decision::Record(WebhookEvent::MeetingEnded {
-                meeting_id: "1".into(),
-                at_ms: 1_795_464_332_000
-            })
+            decide(ended, &secret, &rooms, now),
+            Decision::Record {
+                room: lounge,
+                event: WebhookEvent::MeetingEnded {
+                    meeting_id: "222222222".into(),
+                    at_ms: 1_795_464_332_000
+                }
+            }
         );
         assert_eq!(
-            decide(joined_at(5_000, 5_001, "2"), &secret, "1", now),
+            decide(joined_at(5_000, 5_001, "333333333"), &secret, &rooms, now),
             Decision::Ignore {
                 reason: "another meeting"
             }
@@ -720,7 +745,7 @@ mod tests {
             plain_token: "p".into(),
         };
         assert_eq!(
-            decide(validation, &secret, "1", now),
+            decide(validation, &secret, &rooms, now),
             Decision::Answer(url_validation_response(&secret, "p"))
         );
     }

@@ -3,8 +3,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use kitchen::dynamo::TableError;
 use kitchen::participants::Participant;
-use kitchen::presence::{Applied, PresenceStore, SESSION_TTL_SECS, SessionState, StoreError};
+use kitchen::presence::{Applied, PresenceStore, SESSION_TTL_SECS, SessionState};
 use kitchen::testing::{moto_endpoint, sdk_config, unique};
 use kitchen::time::{format_rfc3339, unix_millis};
 use kitchen::webhook::{WebhookEvent, parse_event};
@@ -44,6 +45,17 @@ fn participant_event(
     at_ms: u64,
     ts_offset: u64,
 ) -> WebhookEvent {
+    participant_event_in(MEETING, event, who, at_ms, ts_offset)
+}
+
+/// [`participant_event`] in the meeting `meeting`.
+fn participant_event_in(
+    meeting: &str,
+    event: &str,
+    who: (&str, &str, &str),
+    at_ms: u64,
+    ts_offset: u64,
+) -> WebhookEvent {
     let (email, uuid, name) = who;
     let time_field = match event {
         "meeting.participant_joined" => "join_time",
@@ -58,7 +70,7 @@ fn participant_event(
     let body = json!({
         "event": event,
         "event_ts": at_ms / 1000 * 1000 + ts_offset,
-        "payload": {"account_id": "acc", "object": {"id": MEETING.parse::<u64>().unwrap(), "uuid": "inst==", "participant": participant}},
+        "payload": {"account_id": "acc", "object": {"id": meeting.parse::<u64>().unwrap(), "uuid": "inst==", "participant": participant}},
     });
     parse_event(body.to_string().as_bytes()).expect("a parseable event")
 }
@@ -72,7 +84,11 @@ fn left(who: (&str, &str, &str), at_ms: u64) -> WebhookEvent {
 }
 
 fn meeting_event(event: &str, time_field: &str, at_ms: u64) -> WebhookEvent {
-    let body = json!({"event": event, "event_ts": at_ms, "payload": {"object": {"id": MEETING, time_field: rfc3339(at_ms)}}});
+    meeting_event_in(MEETING, event, time_field, at_ms)
+}
+
+fn meeting_event_in(meeting: &str, event: &str, time_field: &str, at_ms: u64) -> WebhookEvent {
+    let body = json!({"event": event, "event_ts": at_ms, "payload": {"object": {"id": meeting, time_field: rfc3339(at_ms)}}});
     parse_event(body.to_string().as_bytes()).expect("a parseable event")
 }
 
@@ -549,21 +565,105 @@ async fn failures_are_typed_and_name_no_table_contents() {
     );
     assert_eq!(
         closed.read(MEETING).await.unwrap_err(),
-        StoreError::Unavailable("unreachable")
+        TableError::Unavailable {
+            table: "presence",
+            why: "unreachable"
+        }
     );
     let event = joined(ALICE_MAC, now_ms());
     assert!(matches!(
         closed.apply(MEETING, &event).await,
-        Err(StoreError::Unavailable(_))
+        Err(TableError::Unavailable { .. })
     ));
 
     let missing = PresenceStore::new(&sdk_config(&moto_endpoint()).await, unique("no-such-table"));
     let err = missing.apply(MEETING, &event).await.unwrap_err();
     assert_eq!(
         err,
-        StoreError::Rejected {
+        TableError::Rejected {
+            table: "presence",
             code: "ResourceNotFoundException".into()
         }
     );
     assert!(!err.to_string().contains("alice"));
+}
+
+const LOUNGE: &str = "86190237415";
+
+/// Two rooms in one table: each room's events, meeting end and repair stay in
+/// its own partition, and freshness is the room's own.
+#[tokio::test]
+async fn rooms_are_kept_apart() {
+    let store = store().await;
+    let t = ten_minutes_ago();
+    let in_lounge =
+        |who, at_ms| participant_event_in(LOUNGE, "meeting.participant_joined", who, at_ms, 100);
+    store.apply(MEETING, &joined(ALICE_MAC, t)).await.unwrap();
+    store.apply(LOUNGE, &in_lounge(BOB, t)).await.unwrap();
+    store
+        .apply(LOUNGE, &in_lounge(XAVIER, t + 1_000))
+        .await
+        .unwrap();
+    let (kitchen, lounge) = (
+        store.read(MEETING).await.unwrap(),
+        store.read(LOUNGE).await.unwrap(),
+    );
+    assert_eq!(kitchen.names, ["Alice"]);
+    assert_eq!(lounge.names, ["Bob", "Xavier"]);
+    assert_eq!(
+        (kitchen.last_event_at_ms, lounge.last_event_at_ms),
+        (Some(t), Some(t + 1_000))
+    );
+
+    // The lounge's meeting ends; the kitchen's people stay.
+    let end = meeting_event_in(LOUNGE, "meeting.ended", "end_time", t + 2_000);
+    assert_eq!(store.apply(LOUNGE, &end).await.unwrap(), Applied::Stored);
+    assert_eq!(count(&store).await, 1);
+    assert_eq!(store.read(LOUNGE).await.unwrap().count, 0);
+
+    // Reconcile in the kitchen touches only the kitchen (Bob on the kitchen's
+    // dashboard is not the lounge's Bob).
+    let now = now_ms();
+    store
+        .repair(MEETING, &dashboard(&[ALICE_MAC, BOB]), now - MINUTE)
+        .await
+        .unwrap();
+    let repaired = store
+        .repair(MEETING, &dashboard(&[ALICE_MAC, BOB]), now)
+        .await
+        .unwrap();
+    assert_eq!(repaired.added, ["Bob"]);
+    let lounge = store.read(LOUNGE).await.unwrap();
+    assert_eq!((lounge.count, &lounge.verified), (0, &None));
+    assert!(
+        lounge
+            .sessions
+            .iter()
+            .all(|s| s.state == SessionState::In && s.event_ts != 0),
+        "the lounge's rows are the webhooks' own: {lounge:?}"
+    );
+
+    // Freshness is per room: the lounge heard a webhook 10 minutes ago.
+    let fresh_for = Duration::from_secs(15 * 60);
+    let later = t + 14 * MINUTE;
+    assert!(store.read(LOUNGE).await.unwrap().is_fresh(fresh_for, later));
+    // A room only reconcile has seen is never fresh: reconcile keeps
+    // running when the webhooks have stopped.
+    store
+        .repair("123456789", &dashboard(&[RITA]), now)
+        .await
+        .unwrap();
+    let quiet = store.read("123456789").await.unwrap();
+    assert!(quiet.verified.is_some());
+    assert!(
+        !quiet.is_fresh(fresh_for, now),
+        "a room with no webhook is never fresh"
+    );
+    assert!(
+        !store
+            .read(LOUNGE)
+            .await
+            .unwrap()
+            .is_fresh(fresh_for, t + 20 * MINUTE)
+    );
 }

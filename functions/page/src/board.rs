@@ -226,16 +226,9 @@ impl Room {
         deadline: &Deadline,
     ) -> Option<Arc<Snapshot>> {
         match deadline.run(store.read(&self.spec.meeting_id)).await {
-            Ok(Ok(room)) => {
-                let now = unix_millis(SystemTime::now());
-                let fresh_ms =
-                    u64::try_from(settings.presence_fresh_for.as_millis()).unwrap_or(u64::MAX);
-                // Webhook events only: reconcile keeps running when webhooks stop.
-                let fresh = room
-                    .last_event_at_ms
-                    .is_some_and(|t| now.saturating_sub(t) <= fresh_ms);
-                fresh.then(|| Snapshot::from_presence(room))
-            }
+            Ok(Ok(room)) => room
+                .is_fresh(settings.presence_fresh_for, unix_millis(SystemTime::now()))
+                .then(|| Snapshot::from_presence(room)),
             Ok(Err(e)) => {
                 tracing::warn!(room = %self.spec.name, error = %e, "presence table unavailable; using the dashboard");
                 None

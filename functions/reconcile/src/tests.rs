@@ -3,20 +3,27 @@
 use std::time::{Duration, SystemTime};
 
 use kitchen::deadline::Deadline;
+use kitchen::dynamo::TableError;
 use kitchen::metrics::Metric;
-use kitchen::presence::{PresenceStore, StoreError};
+use kitchen::presence::PresenceStore;
+use kitchen::rooms::Rooms;
 use kitchen::time::unix_millis;
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
-use crate::handler::{BUDGET, Reconcile, ReconcileError, Summary, handle, reconcile};
+use crate::handler::{
+    BUDGET, Reconcile, ReconcileError, RoomError, RoomOutcome, RunStatus, Summary, handle,
+    reconcile,
+};
 
 use kitchen::metrics::testing::total;
 use kitchen::presence::RoomPresence;
 use kitchen::testing::{LogCapture, kitchen, moto_endpoint, sdk_config, unique};
 use kitchen::webhook::parse_event;
 use serde_json::json;
-use zoom_sim::{DEMO_MEETING_ID, Endpoint, Fault, Sim, SimHandle};
+use zoom_sim::{
+    DEMO_LOUNGE_MEETING_ID, DEMO_MEETING_ID, Endpoint, Fault, JoinSpec, Sim, SimHandle,
+};
 
 async fn setup() -> (SimHandle, Reconcile) {
     let sim = Sim::demo().spawn().await;
@@ -80,13 +87,20 @@ async fn drift(sim: &SimHandle, state: &Reconcile) -> RoomPresence {
     room
 }
 
-fn repaired(added: usize, removed: usize, count: usize) -> Summary {
-    Summary::Repaired {
-        added,
-        removed,
-        refreshed: 0,
-        count,
-    }
+/// The run's totals: (status, added, removed, count).
+fn totals(s: &Summary) -> (RunStatus, usize, usize, usize) {
+    (s.status, s.added, s.removed, s.count)
+}
+
+fn repaired(added: usize, removed: usize, count: usize) -> (RunStatus, usize, usize, usize) {
+    (RunStatus::Repaired, added, removed, count)
+}
+
+/// The one room's outcome of a single-room run's JSON summary.
+fn only_room(out: &Value) -> &Value {
+    let rooms = out["rooms"].as_array().expect("rooms");
+    assert_eq!(rooms.len(), 1, "{out}");
+    &rooms[0]
 }
 
 #[tokio::test]
@@ -97,9 +111,9 @@ async fn drift_is_repaired_once_two_snapshots_agree() {
     let repaired_before = total(Metric::DriftRepaired);
 
     // The first snapshot only records what Zoom shows.
-    assert_eq!(run(&state).await.unwrap(), repaired(0, 0, 2));
+    assert_eq!(totals(&run(&state).await.unwrap()), repaired(0, 0, 2));
     // The second agrees with it: now the table follows.
-    assert_eq!(run(&state).await.unwrap(), repaired(2, 1, 3));
+    assert_eq!(totals(&run(&state).await.unwrap()), repaired(2, 1, 3));
     let room = state.store.read(DEMO_MEETING_ID).await.unwrap();
     assert_eq!(
         room.names,
@@ -126,7 +140,7 @@ async fn drift_is_repaired_once_two_snapshots_agree() {
     logs.assert_no_secrets(&[]);
 
     // Nothing left to do on the next run; one dashboard fetch per run.
-    assert_eq!(run(&state).await.unwrap(), repaired(0, 0, 3));
+    assert_eq!(totals(&run(&state).await.unwrap()), repaired(0, 0, 3));
     assert_eq!(sim.sim.stats().dashboard_requests, 3);
 }
 
@@ -165,7 +179,7 @@ async fn zoom_down_changes_nothing_and_is_counted() {
             .await
             .expect("a passing failure is no function error");
         assert_eq!(
-            (out["status"].as_str(), out["reason"].as_str()),
+            (out["status"].as_str(), only_room(&out)["reason"].as_str()),
             (Some("skipped"), Some("zoom_unavailable")),
             "{fault:?}: {out}"
         );
@@ -205,10 +219,13 @@ async fn a_permanent_failure_is_a_function_error() {
     for (endpoint, fault) in faults {
         sim.sim.set_sticky_fault(endpoint, Some(fault.clone()));
         let failed_before = total(Metric::ReconcileFailed);
-        assert!(
-            matches!(run(&state).await, Err(ReconcileError::Zoom(_))),
-            "{fault:?}"
-        );
+        match run(&state).await {
+            Err(ReconcileError::Rooms { failed, .. }) => assert!(
+                matches!(failed.as_slice(), [(room, RoomError::Zoom(_))] if room == "kitchen"),
+                "{fault:?}: {failed:?}"
+            ),
+            other => panic!("{fault:?}: {other:?}"),
+        }
         let err = handle(&state, invoke()).await.unwrap_err();
         assert!(err.to_string().contains("Zoom"), "{err}");
         assert!(total(Metric::ReconcileFailed) > failed_before, "{fault:?}");
@@ -222,8 +239,8 @@ async fn a_meeting_that_is_not_running_has_nobody_in_it() {
     let (sim, state) = setup().await;
     drift(&sim, &state).await;
     sim.sim.set_meeting_running(DEMO_MEETING_ID, false);
-    assert_eq!(run(&state).await.unwrap(), repaired(0, 0, 2));
-    assert_eq!(run(&state).await.unwrap(), repaired(0, 2, 0));
+    assert_eq!(totals(&run(&state).await.unwrap()), repaired(0, 0, 2));
+    assert_eq!(totals(&run(&state).await.unwrap()), repaired(0, 2, 0));
     assert_eq!(state.store.read(DEMO_MEETING_ID).await.unwrap().count, 0);
 }
 
@@ -236,13 +253,19 @@ async fn the_scheduled_event_gets_a_json_summary() {
     );
     let payload: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let event = || LambdaEvent::new(payload.clone(), lambda_runtime::Context::default());
+    let room = |added, count| {
+        json!({"room": "kitchen", "meeting_id": DEMO_MEETING_ID, "status": "repaired",
+               "added": added, "removed": 0, "refreshed": 0, "count": count})
+    };
     assert_eq!(
         handle(&state, event()).await.unwrap(),
-        json!({"status": "repaired", "added": 0, "removed": 0, "refreshed": 0, "count": 0})
+        json!({"status": "repaired", "added": 0, "removed": 0, "refreshed": 0, "count": 0,
+               "rooms": [room(0, 0)]})
     );
     assert_eq!(
         handle(&state, event()).await.unwrap(),
-        json!({"status": "repaired", "added": 3, "removed": 0, "refreshed": 0, "count": 3})
+        json!({"status": "repaired", "added": 3, "removed": 0, "refreshed": 0, "count": 3,
+               "rooms": [room(3, 3)]})
     );
 }
 
@@ -257,12 +280,22 @@ async fn an_unreachable_table_is_an_invocation_error() {
         app: kitchen(&sim),
         store: PresenceStore::new(&sdk_config(&closed).await, "presence"),
     };
-    assert!(matches!(
-        run(&state).await,
-        Err(ReconcileError::Store(StoreError::Unavailable(
-            "unreachable"
-        )))
-    ));
+    match run(&state).await {
+        Err(ReconcileError::Rooms { failed, .. }) => assert!(
+            matches!(
+                failed.as_slice(),
+                [(
+                    _,
+                    RoomError::Store(TableError::Unavailable {
+                        why: "unreachable",
+                        ..
+                    })
+                )]
+            ),
+            "{failed:?}"
+        ),
+        other => panic!("{other:?}"),
+    }
     let err = handle(&state, invoke()).await.unwrap_err();
     assert!(err.to_string().contains("could not be reached"));
 }
@@ -283,7 +316,7 @@ async fn the_lambda_deadline_bounds_the_whole_run() {
         .unwrap();
     let took = started.elapsed();
     assert_eq!(
-        (out["status"].as_str(), out["reason"].as_str()),
+        (out["status"].as_str(), only_room(&out)["reason"].as_str()),
         (Some("skipped"), Some("zoom_unavailable")),
         "{out}"
     );
@@ -291,4 +324,165 @@ async fn the_lambda_deadline_bounds_the_whole_run() {
         took >= Duration::from_millis(300) && took < Duration::from_millis(1000),
         "{took:?}"
     );
+}
+
+/// The simulator's two rooms: `kitchen` (Alice, Bob, Carol in; Dave waiting)
+/// and `lounge`, started here with Erin and Frank in it.
+async fn two_rooms() -> (SimHandle, Reconcile) {
+    let (sim, mut state) = setup().await;
+    state.app.config.rooms = Rooms::parse(
+        &json!({"kitchen": DEMO_MEETING_ID, "lounge": DEMO_LOUNGE_MEETING_ID}).to_string(),
+    )
+    .unwrap();
+    sim.sim.set_meeting_running(DEMO_LOUNGE_MEETING_ID, true);
+    for (name, email) in [("Erin", "erin@example.com"), ("Frank", "frank@example.com")] {
+        sim.sim
+            .join(JoinSpec {
+                name: name.into(),
+                email: Some(email.into()),
+                room: Some("lounge".into()),
+                ..JoinSpec::default()
+            })
+            .await
+            .expect("join the lounge");
+    }
+    (sim, state)
+}
+
+fn outcome<'a>(s: &'a Summary, room: &str) -> &'a RoomOutcome {
+    &s.rooms
+        .iter()
+        .find(|r| r.room == room)
+        .expect("the room")
+        .outcome
+}
+
+fn room_repaired(added: usize, count: usize) -> RoomOutcome {
+    RoomOutcome::Repaired {
+        added,
+        removed: 0,
+        refreshed: 0,
+        count,
+    }
+}
+
+#[tokio::test]
+async fn every_room_is_repaired_with_one_dashboard_call_each() {
+    let (sim, state) = two_rooms().await;
+    sim.sim.reset_stats();
+    let first = run(&state).await.unwrap();
+    assert_eq!(totals(&first), repaired(0, 0, 0));
+    let second = run(&state).await.unwrap();
+    assert_eq!(totals(&second), repaired(5, 0, 5));
+    assert_eq!(outcome(&second, "kitchen"), &room_repaired(3, 3));
+    assert_eq!(outcome(&second, "lounge"), &room_repaired(2, 2));
+    assert_eq!(
+        sim.sim.stats().dashboard_requests,
+        4,
+        "one dashboard call per room per run"
+    );
+    let kitchen = state.store.read(DEMO_MEETING_ID).await.unwrap();
+    let lounge = state.store.read(DEMO_LOUNGE_MEETING_ID).await.unwrap();
+    assert_eq!(
+        kitchen.names,
+        ["Alice Example", "Bob Example", "Carol Example"]
+    );
+    assert_eq!(lounge.names, ["Erin", "Frank"], "each room its own people");
+}
+
+/// Rooms are repaired in name order, so a one-shot dashboard fault hits the
+/// kitchen; the lounge is repaired all the same, in the same run.
+#[tokio::test]
+async fn a_failing_room_does_not_stop_the_others() {
+    let (sim, state) = two_rooms().await;
+    // Transient: the kitchen is skipped, the lounge records its snapshot.
+    sim.sim.push_fault(
+        Endpoint::Dashboard,
+        Fault::Status {
+            status: 503,
+            body: json!({"code": 503, "message": "down"}),
+        },
+    );
+    let failed_before = total(Metric::ReconcileFailed);
+    let out = handle(&state, invoke())
+        .await
+        .expect("a passing failure is no function error");
+    assert_eq!(out["status"], "partial", "{out}");
+    assert_eq!(
+        (
+            out["rooms"][0]["room"].as_str(),
+            out["rooms"][0]["status"].as_str(),
+            out["rooms"][0]["reason"].as_str()
+        ),
+        (Some("kitchen"), Some("skipped"), Some("zoom_unavailable")),
+        "{out}"
+    );
+    assert_eq!(
+        (
+            out["rooms"][1]["room"].as_str(),
+            out["rooms"][1]["status"].as_str()
+        ),
+        (Some("lounge"), Some("repaired")),
+        "{out}"
+    );
+    assert!(total(Metric::ReconcileFailed) > failed_before);
+    let kitchen = state.store.read(DEMO_MEETING_ID).await.unwrap();
+    assert_eq!(kitchen.verified, None, "the skipped room was not touched");
+    assert!(
+        state
+            .store
+            .read(DEMO_LOUNGE_MEETING_ID)
+            .await
+            .unwrap()
+            .verified
+            .is_some()
+    );
+
+    // Permanent (a missing scope): still every room is tried, then the run
+    // is a function error naming the failed room.
+    sim.sim.push_fault(
+        Endpoint::Dashboard,
+        Fault::Status {
+            status: 400,
+            body: json!({"code": 4711, "message": "Invalid access token, does not contain scopes:[dashboard_meetings:read:admin]."}),
+        },
+    );
+    let failed_before = total(Metric::ReconcileFailed);
+    let err = handle(&state, invoke()).await.unwrap_err().to_string();
+    assert!(
+        err.contains("room kitchen") && !err.contains("lounge"),
+        "{err}"
+    );
+    assert!(total(Metric::ReconcileFailed) > failed_before);
+    let lounge = state.store.read(DEMO_LOUNGE_MEETING_ID).await.unwrap();
+    assert_eq!(
+        lounge.names,
+        ["Erin", "Frank"],
+        "repaired despite the kitchen"
+    );
+    assert_eq!(state.store.read(DEMO_MEETING_ID).await.unwrap().count, 0);
+
+    // The same through `reconcile`: the failed room and the others' summary.
+    sim.sim.push_fault(
+        Endpoint::Dashboard,
+        Fault::Status {
+            status: 400,
+            body: json!({"code": 4711, "message": "Invalid access token, does not contain scopes:[dashboard_meetings:read:admin]."}),
+        },
+    );
+    match run(&state).await {
+        Err(ReconcileError::Rooms { failed, summary }) => {
+            assert!(matches!(failed.as_slice(), [(room, RoomError::Zoom(_))] if room == "kitchen"));
+            assert_eq!(summary.status, RunStatus::Partial);
+            assert!(matches!(
+                outcome(&summary, "kitchen"),
+                RoomOutcome::Failed {
+                    reason: "zoom_missing_scope",
+                    ..
+                }
+            ));
+            assert_eq!(outcome(&summary, "lounge"), &room_repaired(0, 2));
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -1,4 +1,6 @@
-//! `POST /zoom/webhook`: Zoom's event notifications keep the presence table.
+//! `POST /zoom/webhook`: Zoom's event notifications keep the presence table,
+//! for every configured room (the event's meeting id names the room; other
+//! meetings are acknowledged as ignored).
 //!
 //! The pure steps live in the library ([`kitchen::webhook`]: verify → parse →
 //! decide; [`kitchen::presence::plan`]: what to store); this handler reads the
@@ -117,8 +119,7 @@ async fn receive(state: &Webhook, req: &Request) -> Result<Response<Body>, ApiEr
         ApiError::bad_request("invalid_payload", e.to_string())
     })?;
     let event_type = event.event_type().to_owned();
-    let ours = state.app.config.meeting_id.as_str();
-    let event = match decide(event, secret, ours, now) {
+    let (room, event) = match decide(event, secret, &state.app.config.rooms, now) {
         Decision::Answer(body) => {
             tracing::info!(event = event_type, "answered Zoom's URL validation");
             return Ok(json_response(StatusCode::OK, &body));
@@ -128,9 +129,9 @@ async fn receive(state: &Webhook, req: &Request) -> Result<Response<Body>, ApiEr
             tracing::info!(event = event_type, reason, outcome = "ignored", "webhook");
             return Ok(status("ignored"));
         }
-        Decision::Record(event) => event,
+        Decision::Record { room, event } => (room, event),
     };
-    match state.store.apply(ours, &event).await {
+    match state.store.apply(&room.meeting_id, &event).await {
         Ok(applied) => {
             let outcome = match applied {
                 Applied::Stored => "stored",
@@ -141,11 +142,11 @@ async fn receive(state: &Webhook, req: &Request) -> Result<Response<Body>, ApiEr
                 Applied::NotTracked => Metric::WebhookIgnored,
                 Applied::Stored | Applied::DuplicateOrStale => Metric::WebhookAccepted,
             });
-            tracing::info!(event = event_type, meeting_id = %ours, outcome, "webhook");
+            tracing::info!(event = event_type, room = %room.name, meeting_id = %room.meeting_id, outcome, "webhook");
             Ok(status(outcome))
         }
         Err(e) => {
-            tracing::error!(event = event_type, meeting_id = %ours, error = %e, "recording the webhook failed; Zoom will retry");
+            tracing::error!(event = event_type, room = %room.name, meeting_id = %room.meeting_id, error = %e, "recording the webhook failed; Zoom will retry");
             Err(ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "presence_unavailable",

@@ -15,13 +15,14 @@ use std::time::UNIX_EPOCH;
 
 use kitchen::credentials::{CredentialSource, Credentials};
 use kitchen::metrics::testing::total;
+use kitchen::rooms::Rooms;
 use kitchen::secret::Secret;
 use kitchen::testing::{
     LogCapture, WEBHOOK_TOKEN, body_json, common_config, credentials, event, fast_timeouts,
     fixture, kitchen, moto_endpoint, sdk_config, unique,
 };
 use serde_json::Value;
-use zoom_sim::{DEMO_MEETING_ID, Sim, SimHandle, sign_webhook};
+use zoom_sim::{DEMO_LOUNGE_MEETING_ID, DEMO_MEETING_ID, Sim, SimHandle, sign_webhook};
 
 async fn store_at(endpoint: &str) -> PresenceStore {
     PresenceStore::new(&sdk_config(endpoint).await, unique("presence"))
@@ -666,5 +667,84 @@ async fn the_lambda_deadline_bounds_the_delivery() {
     assert!(
         took >= Duration::from_millis(200) && took < Duration::from_millis(800),
         "{took:?}"
+    );
+}
+
+/// Two rooms: each event lands in its own meeting's room only, and an event
+/// for a meeting that is neither is acknowledged and stores nothing.
+#[tokio::test]
+async fn events_land_in_their_own_room_only() {
+    let (logs, _guard) = LogCapture::start();
+    let (_sim, mut state) = setup().await;
+    state.app.config.rooms = Rooms::parse(
+        &json!({"kitchen": DEMO_MEETING_ID, "lounge": DEMO_LOUNGE_MEETING_ID}).to_string(),
+    )
+    .unwrap();
+    let in_room = |meeting: &str, name: &str, uuid: &str| {
+        participant_body(
+            "meeting.participant_joined",
+            json!(meeting.parse::<u64>().unwrap()),
+            name,
+            uuid,
+        )
+    };
+    for body in [
+        in_room(DEMO_MEETING_ID, "Alice", "A-1"),
+        in_room(DEMO_LOUNGE_MEETING_ID, "Lou", "L-1"),
+        in_room(DEMO_LOUNGE_MEETING_ID, "Lena", "L-2"),
+    ] {
+        assert_eq!(
+            call(&state, post(&body)).await,
+            (200, json!({"status": "stored"}))
+        );
+    }
+    let kitchen = state.store.read(DEMO_MEETING_ID).await.unwrap();
+    let lounge = state.store.read(DEMO_LOUNGE_MEETING_ID).await.unwrap();
+    assert_eq!(
+        (kitchen.count, kitchen.names),
+        (1, vec!["Alice".to_owned()])
+    );
+    assert_eq!(
+        (lounge.count, lounge.names),
+        (2, vec!["Lena".to_owned(), "Lou".to_owned()])
+    );
+    assert!(lounge.last_event_at_ms.is_some());
+
+    // The lounge's meeting ends: the kitchen does not.
+    let ended =
+        json!({"event": "meeting.ended", "event_ts": kitchen::time::unix_millis(SystemTime::now()),
+        "payload": {"account_id": "demo-account", "object": {"id": DEMO_LOUNGE_MEETING_ID,
+        "end_time": kitchen::time::format_rfc3339(SystemTime::now() + Duration::from_secs(1))}}})
+        .to_string();
+    assert_eq!(
+        call(&state, post(&ended)).await,
+        (200, json!({"status": "stored"}))
+    );
+    assert_eq!(
+        state
+            .store
+            .read(DEMO_LOUNGE_MEETING_ID)
+            .await
+            .unwrap()
+            .count,
+        0
+    );
+    assert_eq!(state.store.read(DEMO_MEETING_ID).await.unwrap().count, 1);
+
+    // A meeting that is no room of this deployment: acknowledged, nothing stored.
+    let stranger = "999888777";
+    assert_eq!(
+        call(&state, post(&in_room(stranger, "Sam", "S-1"))).await,
+        (200, json!({"status": "ignored"}))
+    );
+    let nothing = state.store.read(stranger).await.unwrap();
+    assert!(
+        nothing.sessions.is_empty() && nothing.last_event_at_ms.is_none(),
+        "{nothing:?}"
+    );
+    let text = logs.text();
+    assert!(
+        text.contains("room=lounge") && text.contains("room=kitchen"),
+        "the room is logged: {text}"
     );
 }

@@ -127,9 +127,7 @@ fn rooms_value(configured: Option<&Rooms>, name: &str, meeting_id: &str) -> Stri
 pub async fn status(settings: &Settings) -> Result<Report, CtlError> {
     let rooms = settings.rooms()?;
     let source = settings.count_source()?;
-    let fresh_for = settings
-        .env()
-        .seconds("KITCHEN_PRESENCE_FRESH_SECONDS", 1800)?;
+    let fresh_for = kitchen::presence::fresh_for(&settings.env())?;
     let store = match settings.presence_table() {
         Some(t) => Some(PresenceStore::new(settings.sdk().await, t)),
         None => None,
@@ -148,10 +146,9 @@ pub async fn status(settings: &Settings) -> Result<Report, CtlError> {
             }
             _ => None,
         };
-        let fresh = presence.as_ref().is_some_and(|p| {
-            p.last_event_at_ms
-                .is_some_and(|ms| now_ms.saturating_sub(ms) <= fresh_for.as_millis() as u64)
-        });
+        let fresh = presence
+            .as_ref()
+            .is_some_and(|p| p.is_fresh(fresh_for, now_ms));
         let use_presence =
             matches!(source.as_str(), "presence" | "webhook") || (source == "auto" && fresh);
         let (count, from) = match (&presence, use_presence) {

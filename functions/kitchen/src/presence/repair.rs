@@ -22,10 +22,11 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::{
     Guard, META_SK, META_TTL_SECS, PresenceStore, REPAIR_GRACE_MS, RoomPresence, SESSION_PREFIX,
-    SESSION_TTL_SECS, SessionRow, SessionState, SessionWrite, StoreError, attr_n, attr_s,
-    conditional, name_of, room_pk, whole_second,
+    SESSION_TTL_SECS, SessionRow, SessionState, SessionWrite, name_of, room_pk,
 };
+use crate::dynamo::{TableError, conditional, n, s};
 use crate::participants::{Participant, present_people};
+use crate::webhook::whole_second;
 
 /// What [`PresenceStore::repair`] changed, by display name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -163,7 +164,7 @@ impl PresenceStore {
         meeting_id: &str,
         live: &[Participant],
         now_ms: u64,
-    ) -> Result<Repair, StoreError> {
+    ) -> Result<Repair, TableError> {
         let pk = room_pk(meeting_id);
         let room = self.load(&pk, whole_second(now_ms)).await?;
         let plan = plan(&room, live, now_ms);
@@ -207,7 +208,7 @@ impl PresenceStore {
         state: SessionState,
         at_ms: u64,
         guard: Guard,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<usize, TableError> {
         let mut landed = 0;
         for session in &change.sessions {
             let write = SessionWrite {
@@ -226,7 +227,7 @@ impl PresenceStore {
     }
 
     /// Pushes the planned sessions' expiry; changes no state.
-    async fn refresh_expiry(&self, pk: &str, plan: &RepairPlan) -> Result<usize, StoreError> {
+    async fn refresh_expiry(&self, pk: &str, plan: &RepairPlan) -> Result<usize, TableError> {
         let expires_at = plan.at_ms / 1000 + SESSION_TTL_SECS;
         let mut refreshed = 0;
         for session in &plan.refresh {
@@ -234,16 +235,16 @@ impl PresenceStore {
                 .client
                 .update_item()
                 .table_name(&self.table)
-                .key("pk", attr_s(pk))
-                .key("sk", attr_s(format!("{SESSION_PREFIX}{session}")))
+                .key("pk", s(pk))
+                .key("sk", s(format!("{SESSION_PREFIX}{session}")))
                 .update_expression("SET #exp = :exp")
                 .condition_expression("attribute_exists(#at) AND #exp < :exp")
                 .expression_attribute_names("#exp", "expires_at")
                 .expression_attribute_names("#at", "at")
-                .expression_attribute_values(":exp", attr_n(expires_at))
+                .expression_attribute_values(":exp", n(expires_at))
                 .send()
                 .await;
-            if conditional(result)? {
+            if conditional(Self::ROLE, result)? {
                 refreshed += 1;
             }
         }
@@ -252,25 +253,25 @@ impl PresenceStore {
 
     /// Stores this snapshot (time and people present) for the next run; only
     /// forward, so an overtaken run cannot replace a newer snapshot.
-    async fn record_snapshot(&self, pk: &str, plan: &RepairPlan) -> Result<(), StoreError> {
-        let people: Vec<AttributeValue> = plan.seen.iter().map(attr_s).collect();
+    async fn record_snapshot(&self, pk: &str, plan: &RepairPlan) -> Result<(), TableError> {
+        let people: Vec<AttributeValue> = plan.seen.iter().map(s).collect();
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", attr_s(pk))
-            .key("sk", attr_s(META_SK))
+            .key("pk", s(pk))
+            .key("sk", s(META_SK))
             .update_expression("SET #v = :v, #vp = :vp, #exp = :exp")
             .condition_expression("attribute_not_exists(#v) OR #v < :v")
             .expression_attribute_names("#v", "verified_at")
             .expression_attribute_names("#vp", "verified_people")
             .expression_attribute_names("#exp", "expires_at")
-            .expression_attribute_values(":v", attr_n(plan.at_ms))
+            .expression_attribute_values(":v", n(plan.at_ms))
             .expression_attribute_values(":vp", AttributeValue::L(people))
-            .expression_attribute_values(":exp", attr_n(plan.at_ms / 1000 + META_TTL_SECS))
+            .expression_attribute_values(":exp", n(plan.at_ms / 1000 + META_TTL_SECS))
             .send()
             .await;
-        conditional(result).map(drop)
+        conditional(Self::ROLE, result).map(drop)
     }
 }
 
