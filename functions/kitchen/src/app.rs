@@ -52,6 +52,11 @@ impl AppState {
                 "device authentication is OFF (KITCHEN_DEVICE_AUTH=off): anyone who knows the URL can call this function"
             );
         }
+        if config.rooms.default_room().is_none() {
+            tracing::warn!(
+                "several rooms and none named \"kitchen\": devices without a room (and every caller while device authentication is off) are refused with unknown_room"
+            );
+        }
         Ok(Self {
             config,
             credentials,
