@@ -203,7 +203,10 @@ def main():
             devstack.http("POST", f"{stack.sim}/_sim/join", json.dumps(
                 {"name": "Zoë Łukasz", "email": "zoe@example.com", "room": "kitchen"}).encode(),
                 {"content-type": "application/json"}, timeout=60)
-            b.wait("Zoë on the page", lambda: "Zoë" in card(b, "kitchen")["text"], timeout=6)
+            devstack.http("POST", f"{stack.sim}/_sim/join", json.dumps(
+                {"name": "Erin Example", "email": "erin@example.com", "room": "kitchen"}).encode(),
+                {"content-type": "application/json"}, timeout=60)
+            b.wait("Zoë and Erin on the page", lambda: card(b, "kitchen")["count"] == 2, timeout=6)
             sizes = []
             for width, height, mobile, label in ((1280, 800, False, "desktop"), (390, 844, True, "phone")):
                 b.screen(width, height, mobile)
@@ -223,6 +226,23 @@ def main():
             b.keys(ESCAPE)
             b.wait("the End button back, focused", lambda: b.run("return document.activeElement.textContent") == "End")
             assert len(sim_get(stack, "/_sim/ended")) == 1, "Escape must not end anything"
+
+        def an_admin_announces_to_the_room():
+            devstack.http("POST", f"{stack.sim}/_sim/messages/clear")
+            button = b.wait("Announce", lambda: b.find_all('[data-room="kitchen"] [data-action="announce"]'))
+            b.click(button[0])
+            text = b.wait("the message box, focused", lambda: b.run(
+                "return document.activeElement.dataset.action === 'message'") and b.find_all("#message-kitchen"))
+            b.type(text[0], "Cake in the real kitchen in five minutes")
+            b.click(b.find_all('[data-room="kitchen"] [data-action="send"]')[0])
+            shown = b.wait("the outcome", lambda: "Sent to" in card(b, "kitchen")["text"] and card(b, "kitchen")["text"])
+            # Direct messages only (channel posts of "someone is in the kitchen" have no to_contact).
+            messages = [m for m in sim_get(stack, "/_sim/messages") if m.get("to_contact")]
+            to = sorted(m["to_contact"] for m in messages)
+            assert to == ["erin@example.com"], messages
+            assert all(m["message"] == "Cake in the real kitchen in five minutes" for m in messages), messages
+            assert "zoe@example.com" in shown, "who was not reached is said: " + shown
+            return shown.splitlines()[-1]
 
         def no_request_leaves_for_another_origin():
             requested.extend(b.requested_urls())
@@ -283,6 +303,8 @@ def main():
             ("an admin ends a room; the simulator records the end", an_admin_ends_a_room_and_the_simulator_records_it),
             ("screenshots at desktop and phone widths", screenshots_at_desktop_and_phone_widths),
             ("keyboard: End, focus on Cancel, Escape", keyboard_only_end_and_cancel),
+            ("an admin announces to everyone in the room", an_admin_announces_to_the_room),
+            ("no console errors (admin)", no_console_errors_while_signed_in),
             ("no request leaves for another origin", no_request_leaves_for_another_origin),
             ("stale/unreachable indicator shows and recovers", stale_indicator_shows_and_recovers),
             ("a wrong key shows the sign-in form", a_wrong_key_shows_the_sign_in_form),

@@ -26,6 +26,9 @@ pub struct PageConfig {
     pub common: CommonConfig,
     pub source: SourceConfig,
     pub settings: Settings,
+    /// `ZOOM_TECH_USER`: who sends announcements; without it the page works
+    /// but `POST /api/rooms/{room}/announce` answers 503 `announce_not_configured`.
+    pub tech_user: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -52,6 +55,7 @@ impl PageConfig {
                 show_names: env.flag("KITCHEN_SHOW_NAMES", false)?,
                 presence_fresh_for: env.seconds("KITCHEN_PRESENCE_FRESH_SECONDS", 1800)?,
             },
+            tech_user: env.get("ZOOM_TECH_USER"),
             common,
         })
     }

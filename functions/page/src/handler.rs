@@ -1,11 +1,12 @@
 //! The kitchen page of every room of the deployment: `GET /` (with `/app.js` and `/app.css`), `GET /api/rooms`
-//! for viewers and `POST /api/rooms/{room}/end` for admins. Viewers sign in
+//! for viewers, `POST /api/rooms/{room}/end` and `POST /api/rooms/{room}/announce` for admins. Viewers sign in
 //! with `Authorization: Bearer <key>` (the secret's `viewers`); no cookies, so
 //! no cross-site request can end a meeting. Counts come from where the
 //! device's count comes from (see [`crate::board`]).
 
 use std::time::SystemTime;
 
+use kitchen::announce::{Options, message_from_json};
 use kitchen::app::Kitchen;
 use kitchen::deadline::Deadline;
 use kitchen::device_auth::AuthFailure;
@@ -13,6 +14,7 @@ use kitchen::http::{ApiError, json_response, respond};
 use kitchen::lambda_http::http::{Method, StatusCode};
 use kitchen::lambda_http::{Body, Error, Request, Response};
 use kitchen::presence::PresenceStore;
+use kitchen::request::content_type;
 use kitchen::time::{format_rfc3339, unix_millis};
 use kitchen::viewers::{Viewer, authenticate};
 use kitchen::webhook::WebhookEvent;
@@ -23,6 +25,9 @@ use crate::assets;
 use crate::board::{Reader, Room};
 use crate::config::{PageConfig, Settings, SourceConfig};
 
+/// `{"message"}` of at most 1024 characters, escaped: far below this.
+const MAX_ANNOUNCE_BODY: usize = 16 * 1024;
+
 /// The Zoom scope ending a meeting needs (granular; classic `meeting:write:admin`).
 pub const END_SCOPE: &str = "meeting:update:status:admin";
 
@@ -31,6 +36,8 @@ pub struct Page {
     reader: Reader,
     settings: Settings,
     rooms: Vec<Room>,
+    /// Who sends announcements (`ZOOM_TECH_USER`).
+    tech_user: Option<String>,
 }
 
 impl Page {
@@ -58,7 +65,11 @@ impl Page {
             .cloned()
             .map(Room::new)
             .collect();
-        Ok(Self::with_parts(kitchen, reader, config.settings, rooms))
+        let page = Self::with_parts(kitchen, reader, config.settings, rooms);
+        Ok(match config.tech_user {
+            Some(u) => page.with_tech_user(u),
+            None => page,
+        })
     }
 
     pub fn with_parts(
@@ -72,7 +83,21 @@ impl Page {
             reader,
             settings,
             rooms,
+            tech_user: None,
         }
+    }
+
+    /// Announcements are sent as this Zoom user (`ZOOM_TECH_USER`).
+    pub fn with_tech_user(mut self, tech_user: impl Into<String>) -> Self {
+        self.tech_user = Some(tech_user.into());
+        self
+    }
+
+    fn room(&self, name: &str) -> Result<&Room, ApiError> {
+        self.rooms
+            .iter()
+            .find(|r| r.spec.name == name)
+            .ok_or_else(|| unknown_room(name))
     }
 }
 
@@ -92,13 +117,22 @@ async fn route(state: &Page, req: &Request) -> Result<Response<Body>, ApiError> 
         only(req, &Method::GET)?;
         return rooms(state, req).await;
     }
-    if let Some(room) = path
+    if let Some((room, action)) = path
         .strip_prefix("/api/rooms/")
-        .and_then(|rest| rest.strip_suffix("/end"))
-        .filter(|room| !room.contains('/'))
+        .and_then(|rest| rest.split_once('/'))
+        .filter(|(room, _)| !room.is_empty())
     {
-        only(req, &Method::POST)?;
-        return end(state, req, room).await;
+        match action {
+            "end" => {
+                only(req, &Method::POST)?;
+                return end(state, req, room).await;
+            }
+            "announce" => {
+                only(req, &Method::POST)?;
+                return announce(state, req, room).await;
+            }
+            _ => {}
+        }
     }
     Err(ApiError::new(
         StatusCode::NOT_FOUND,
@@ -234,19 +268,8 @@ async fn end(state: &Page, req: &Request, room_name: &str) -> Result<Response<Bo
     let deadline = state.kitchen.deadline_for(req);
     let who = viewer(state, req, &deadline).await?;
     reject_input(req)?;
-    if !who.admin {
-        tracing::warn!(viewer = %who.name, "a viewer who is not an admin tried to end a meeting");
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "admin_only",
-            "only admins can end a meeting; this key is a viewer's",
-        ));
-    }
-    let room = state
-        .rooms
-        .iter()
-        .find(|r| r.spec.name == room_name)
-        .ok_or_else(|| unknown_room(room_name))?;
+    admin_only(&who, "end a meeting")?;
+    let room = state.room(room_name)?;
     let meeting_id = &room.spec.meeting_id;
     let creds = state.kitchen.credentials_within(&deadline).await?;
     let ended = deadline
@@ -283,6 +306,81 @@ async fn end(state: &Page, req: &Request, room_name: &str) -> Result<Response<Bo
         StatusCode::OK,
         &serde_json::json!({ "ended": true }),
     ))
+}
+
+fn admin_only(who: &Viewer, what: &str) -> Result<(), ApiError> {
+    if who.admin {
+        return Ok(());
+    }
+    tracing::warn!(viewer = %who.name, action = what, "a viewer who is not an admin tried an admin action");
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        "admin_only",
+        format!("only admins can {what}; this key is a viewer's"),
+    ))
+}
+
+/// `{"message": "<text>"}` to everyone in the room with an email, as Team
+/// Chat direct messages from the tech user (issue 11; [`kitchen::announce`]).
+async fn announce(
+    state: &Page,
+    req: &Request,
+    room_name: &str,
+) -> Result<Response<Body>, ApiError> {
+    let deadline = state.kitchen.deadline_for(req);
+    let who = viewer(state, req, &deadline).await?;
+    if req.uri().query().is_some_and(|q| !q.is_empty()) {
+        return Err(ApiError::bad_request(
+            "unexpected_query",
+            "POST /api/rooms/{room}/announce takes no query parameters",
+        ));
+    }
+    admin_only(&who, "send an announcement")?;
+    let room = state.room(room_name)?;
+    let body = req.body().as_ref();
+    if body.len() > MAX_ANNOUNCE_BODY {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the body must be at most {MAX_ANNOUNCE_BODY} bytes"),
+        ));
+    }
+    let media_type = content_type(req.headers())?.map(|c| {
+        c.split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase()
+    });
+    if media_type.as_deref() != Some("application/json") {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the announcement as application/json: {\"message\": \"<text>\"}",
+        ));
+    }
+    let message = message_from_json(body)?;
+    let tech_user = state.tech_user.as_deref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "announce_not_configured",
+            "announcements need ZOOM_TECH_USER, the Zoom user who sends them",
+        )
+    })?;
+    let creds = state.kitchen.credentials_within(&deadline).await?;
+    let outcome = kitchen::announce::announce(
+        &state.kitchen.zoom,
+        &creds,
+        tech_user,
+        &room.spec.meeting_id,
+        &message,
+        &Options::within(deadline),
+    )
+    .await;
+    if let Ok(report) = &outcome {
+        tracing::info!(room = %room_name, viewer = %who.name, sent = report.sent.len(), failed = report.failed.len(), skipped = report.skipped, "announcement sent from the page");
+    }
+    Ok(kitchen::announce::respond(outcome))
 }
 
 fn unknown_room(name: &str) -> ApiError {

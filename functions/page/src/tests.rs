@@ -341,8 +341,13 @@ async fn a_missing_scope_is_named() {
 async fn hostile_requests_are_refused_on_every_api_route() {
     let (sim, page) = dashboard_page(false).await;
     let mut n = 0;
-    for (path, method) in [("/api/rooms", "GET"), ("/api/rooms/kitchen/end", "POST")] {
-        for (label, e) in hostile_requests(path, method, false) {
+    let page = page.with_tech_user(zoom_sim::DEMO_TECH_USER);
+    for (path, method, reads_body) in [
+        ("/api/rooms", "GET", false),
+        ("/api/rooms/kitchen/end", "POST", false),
+        ("/api/rooms/kitchen/announce", "POST", true),
+    ] {
+        for (label, e) in hostile_requests(path, method, reads_body) {
             // As sent (with a device key: never a viewer), then with an admin's key.
             for e in [e.to_json(), with_key(e.to_json(), ADMIN_KEY)] {
                 let req = kitchen::lambda_http::request::from_str(&e.to_string()).unwrap();
@@ -369,6 +374,138 @@ fn with_key(mut event: Value, key: &str) -> Value {
         }
     }
     event
+}
+
+fn announce(room: &str, key: &str, body: &str) -> Event {
+    event("POST", &format!("/api/rooms/{room}/announce"))
+        .device_key(key)
+        .header("content-type", "application/json")
+        .text(body)
+}
+
+#[tokio::test]
+async fn an_admin_announces_to_everyone_in_the_room() {
+    let (sim, page) = dashboard_page(false).await;
+    let page = page.with_tech_user(zoom_sim::DEMO_TECH_USER);
+    let (logs, _guard) = LogCapture::start();
+    let (status, body) = call(
+        &page,
+        announce(
+            "kitchen",
+            ADMIN_KEY,
+            r#"{"message":"Cake in five minutes"}"#,
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    // Alice, Bob and Carol are in with emails; Dave is in the waiting room.
+    let mut to: Vec<&str> = body["sent"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["email"].as_str().unwrap())
+        .collect();
+    to.sort();
+    assert_eq!(
+        to,
+        ["alice@example.com", "bob@example.com", "carol@example.com"],
+        "{body}"
+    );
+    assert_eq!(
+        (
+            body["failed"].as_array().map(Vec::len),
+            body["skipped"].as_u64()
+        ),
+        (Some(0), Some(0))
+    );
+    let messages = sim.sim.messages();
+    assert_eq!(messages.len(), 3);
+    assert!(
+        messages.iter().all(|m| m.message == "Cake in five minutes"),
+        "{messages:?}"
+    );
+    logs.assert_no_secrets(&[VIEWER_KEY, ADMIN_KEY]);
+}
+
+#[tokio::test]
+async fn announcements_are_refused_with_a_reason() {
+    let (sim, page) = dashboard_page(false).await;
+    let page = page.with_tech_user(zoom_sim::DEMO_TECH_USER);
+    let ok = r#"{"message":"hi"}"#;
+    let long = json!({"message": "x".repeat(1025)}).to_string();
+    for (label, e, status, code) in [
+        (
+            "viewer",
+            announce("kitchen", VIEWER_KEY, ok),
+            403,
+            "admin_only",
+        ),
+        (
+            "unknown room",
+            announce("attic", ADMIN_KEY, ok),
+            404,
+            "unknown_room",
+        ),
+        (
+            "empty room",
+            announce("lounge", ADMIN_KEY, ok),
+            409,
+            "room_empty",
+        ),
+        (
+            "too long",
+            announce("kitchen", ADMIN_KEY, &long),
+            400,
+            "invalid_message",
+        ),
+        (
+            "empty message",
+            announce("kitchen", ADMIN_KEY, r#"{"message":"  "}"#),
+            400,
+            "invalid_message",
+        ),
+        (
+            "extra field",
+            announce("kitchen", ADMIN_KEY, r#"{"message":"hi","to":"all"}"#),
+            400,
+            "invalid_json",
+        ),
+        (
+            "not json",
+            announce("kitchen", ADMIN_KEY, "message=hi"),
+            400,
+            "invalid_json",
+        ),
+        (
+            "form",
+            event("POST", "/api/rooms/kitchen/announce")
+                .device_key(ADMIN_KEY)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .text("message=hi"),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "huge",
+            announce("kitchen", ADMIN_KEY, &"x".repeat(20_000)),
+            413,
+            "body_too_large",
+        ),
+    ] {
+        let (got, body) = call(&page, e).await;
+        assert_eq!(
+            (got, body["error"].as_str()),
+            (status, Some(code)),
+            "{label}: {body}"
+        );
+    }
+    assert!(sim.sim.messages().is_empty(), "nothing was sent");
+    let (_sim, unconfigured) = dashboard_page(false).await;
+    let (status, body) = call(&unconfigured, announce("kitchen", ADMIN_KEY, ok)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (503, Some("announce_not_configured"))
+    );
 }
 
 mod presence {

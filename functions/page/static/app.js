@@ -15,6 +15,8 @@
   var cards = new Map();
   var confirming = new Set();
   var busy = new Set();
+  var announcing = new Set();
+  var drafts = new Map();
   var notes = new Map();
   var lastData = null;
 
@@ -174,7 +176,8 @@
     rooms.forEach(function (r, i) {
       seen.add(r.room);
       stale = stale || r.stale;
-      var sig = JSON.stringify([r, admin, confirming.has(r.room), busy.has(r.room), (notes.get(r.room) || {}).text || '']);
+      var sig = JSON.stringify([r, admin, confirming.has(r.room), announcing.has(r.room), busy.has(r.room),
+        (notes.get(r.room) || {}).text || '']);
       var c = cards.get(r.room);
       if (!c) {
         c = { el: el('article', { class: 'room', 'data-room': r.room }), sig: '' };
@@ -237,7 +240,17 @@
       end.addEventListener('click', function () { confirming.add(r.room); notes.delete(r.room); redraw(); });
       actions.appendChild(end);
     }
+    if (admin && r.count > 0 && !announcing.has(r.room)) {
+      var ann = el('button', { type: 'button', class: 'btn', 'data-action': 'announce', 'aria-label': 'Announce to everyone in the ' + r.room, text: 'Announce' });
+      ann.disabled = busy.has(r.room);
+      ann.addEventListener('click', function () { announcing.add(r.room); notes.delete(r.room); redraw(); });
+      actions.appendChild(ann);
+    }
     kids.push(actions);
+    if (admin && announcing.has(r.room)) {
+      kids.push(announceForm(r.room));
+      if (focused === 'announce') focused = 'message';
+    }
     if (admin && confirming.has(r.room)) {
       var yes = el('button', { type: 'button', class: 'btn danger', 'data-action': 'confirm', text: 'Yes, end it' });
       var no = el('button', { type: 'button', class: 'btn', 'data-action': 'cancel', text: 'Cancel' });
@@ -255,8 +268,69 @@
     kids.forEach(function (k) { card.appendChild(k); });
     if (focused) {
       var again = card.querySelector('[data-action="' + focused + '"]') || card.querySelector('[data-action="end"]');
-      if (again) again.focus();
+      if (again) {
+        again.focus();
+        if (again.tagName === 'TEXTAREA') again.selectionStart = again.selectionEnd = again.value.length;
+      }
     }
+  }
+
+  function announceForm(room) {
+    var id = 'message-' + room;
+    var text = el('textarea', { id: id, rows: '3', maxlength: '1024', required: 'required', 'data-action': 'message' });
+    text.value = drafts.get(room) || '';
+    text.addEventListener('input', function () { drafts.set(room, text.value); });
+    var send = el('button', { type: 'submit', class: 'btn primary', 'data-action': 'send', text: 'Send' });
+    var cancel = el('button', { type: 'button', class: 'btn', 'data-action': 'cancel-announce', text: 'Cancel' });
+    send.disabled = cancel.disabled = busy.has(room);
+    cancel.addEventListener('click', function () { announcing.delete(room); redraw(); });
+    var form = el('form', { class: 'announce' }, [
+      el('label', { for: id, text: 'Message to everyone in the ' + room + ' (Team Chat)' }), text,
+      el('div', { class: 'actions' }, [send, cancel])
+    ]);
+    form.addEventListener('submit', function (e) {
+      e.preventDefault();
+      if (text.value.trim()) announceTo(room, text.value.trim());
+    });
+    return form;
+  }
+
+  async function announceTo(room, message) {
+    busy.add(room);
+    redraw();
+    var res = null;
+    var ctrl = new AbortController();
+    var t = setTimeout(function () { ctrl.abort(); }, 30000);
+    try {
+      res = await fetch('/api/rooms/' + encodeURIComponent(room) + '/announce', {
+        method: 'POST',
+        headers: { Authorization: 'Bearer ' + key, Accept: 'application/json', 'Content-Type': 'application/json' },
+        body: JSON.stringify({ message: message }),
+        cache: 'no-store',
+        credentials: 'omit',
+        signal: ctrl.signal
+      });
+    } catch (e) { /* reported below */ }
+    clearTimeout(t);
+    busy.delete(room);
+    if (res && res.status === 401) {
+      store(null);
+      return showSignIn('Signed out: ' + await errorText(res, 'This key was not accepted'));
+    }
+    var body = null;
+    try { body = res ? await res.json() : null; } catch (e) { /* not JSON */ }
+    if (res && body && Array.isArray(body.sent)) {
+      var failed = body.failed || [];
+      note(room, 'Sent to ' + body.sent.length + (failed.length ? '; not reached: ' + failed.map(function (f) {
+        return f.email + ' (' + f.error + ')';
+      }).join(', ') : '') + (body.skipped ? '; ' + body.skipped + ' without an email' : '') + '.');
+      if (body.sent.length) { announcing.delete(room); drafts.delete(room); }
+    } else if (res) {
+      note(room, (body && body.message) || 'The announcement could not be sent (HTTP ' + res.status + ').');
+    } else {
+      note(room, 'Could not reach the kitchen to send the announcement; try again.');
+    }
+    redraw();
   }
 
   // A note under a room's card, shown for a while.
@@ -286,7 +360,11 @@
   }
 
   document.addEventListener('keydown', function (e) {
-    if (e.key === 'Escape' && confirming.size) { confirming.clear(); redraw(); }
+    if (e.key === 'Escape' && (confirming.size || announcing.size)) {
+      confirming.clear();
+      announcing.clear();
+      redraw();
+    }
   });
 
   function start() {
