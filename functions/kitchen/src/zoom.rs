@@ -226,6 +226,23 @@ impl ZoomClient {
         Ok(sent.id)
     }
 
+    /// A post to a Team Chat channel: the same `POST /chat/users/{tech_user}/messages`
+    /// with `to_channel` (the channel id) → Zoom's message id. Zoom answers
+    /// 404/4130 for an unknown channel and 400/5419–5420 for an encrypted or
+    /// archived one (team-chat.json, `sendaChatMessage`; MEDIUM).
+    pub async fn post_to_channel(
+        &self,
+        creds: &Credentials,
+        tech_user: &str,
+        channel: &str,
+        message: &str,
+    ) -> Result<String, ZoomError> {
+        let url = self.api(&["chat", "users", tech_user, "messages"]);
+        let body = serde_json::json!({ "message": message, "to_channel": channel });
+        let sent: MessageResponse = self.call(creds, Method::POST, url, Some(&body)).await?;
+        Ok(sent.id)
+    }
+
     /// The room's `join_url` from `GET /meetings/{id}`.
     pub async fn join_url(
         &self,
