@@ -12,13 +12,13 @@ help: ## list the targets (the default)
 venv: ## install the Python tools (cargo-lambda, zig, SAM CLI, cfn-lint, moto) into .venv
 	bash infra/venv.sh
 
-dev: venv ## run the functions locally on the Zoom simulator and moto (no accounts needed; first run builds for ~4 min)
+dev: venv ## run the stack locally: two rooms on the Zoom simulator, moto, the page, notices (no accounts needed; first run builds for ~4 min)
 	.venv/bin/python infra/devstack.py up
 
 replay: ## send realistic signed Zoom webhooks to `make dev` (duplicates, out of order, two devices) and show the count move
 	.venv/bin/python infra/devstack.py replay
 
-test: venv ## unit, integration (moto, Zoom simulator) and end-to-end tests
+test: venv ## everything: unit, integration (moto, Zoom simulator), kitchenctl, end-to-end and browser (chromium) tests
 	bash infra/test.sh
 
 lint: fmt clippy template-check checkov ## everything CI checks besides tests
