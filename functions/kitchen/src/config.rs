@@ -108,10 +108,6 @@ pub struct ZoomEndpoints {
 pub struct CommonConfig {
     /// `KITCHEN_ROOMS`, or `ZOOM_MEETING_ID` as one room named `kitchen`.
     pub rooms: Rooms,
-    /// TEMPORARY: the default room's meeting id (else the first room's), for
-    /// the crates that still serve one room (webhook, reconcile, page). Remove
-    /// it when they read [`CommonConfig::rooms`].
-    pub meeting_id: String,
     pub zoom: ZoomEndpoints,
     pub credentials: CredentialSource,
     pub device_auth: bool,
@@ -121,7 +117,6 @@ impl CommonConfig {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let rooms = Rooms::from_env(env)?;
         Ok(Self {
-            meeting_id: first_meeting_id(&rooms),
             rooms,
             zoom: ZoomEndpoints {
                 api_url: url(env, "ZOOM_API_URL", DEFAULT_API_URL)?,
@@ -131,15 +126,6 @@ impl CommonConfig {
             device_auth: env.flag("KITCHEN_DEVICE_AUTH", true)?,
         })
     }
-}
-
-/// The default room's meeting id, else the first room's (rooms are never empty).
-pub fn first_meeting_id(rooms: &Rooms) -> String {
-    rooms
-        .default_room()
-        .or_else(|| rooms.iter().next())
-        .map(|r| r.meeting_id.clone())
-        .unwrap_or_default()
 }
 
 fn url(env: &Env, var: &'static str, default: &str) -> Result<String, ConfigError> {
@@ -194,7 +180,6 @@ mod tests {
             ("ZOOM_SECRET_ID", "kitchen"),
         ])
         .unwrap();
-        assert_eq!(c.meeting_id, "85746065432");
         assert_eq!(c.rooms, Rooms::single("85746065432"));
         assert_eq!(c.zoom.api_url, DEFAULT_API_URL);
         assert_eq!(c.zoom.oauth_url, DEFAULT_OAUTH_URL);
@@ -216,7 +201,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.rooms.len(), 2);
-        assert_eq!(c.meeting_id, "85746065432", "the default room's");
+        assert_eq!(c.rooms.default_room().unwrap().meeting_id, "85746065432");
         let CredentialSource::SecretsManager { rotation, .. } = c.credentials else {
             panic!("expected the secret")
         };

@@ -76,7 +76,6 @@ pub fn endpoints(sim: impl AsRef<str>) -> ZoomEndpoints {
 pub fn common_config(sim: impl AsRef<str>, source: CredentialSource) -> CommonConfig {
     CommonConfig {
         rooms: crate::rooms::Rooms::single(DEMO_MEETING_ID),
-        meeting_id: DEMO_MEETING_ID.into(),
         zoom: endpoints(sim),
         credentials: source,
         device_auth: true,
@@ -104,7 +103,6 @@ pub fn kitchen_with(
         ..credentials()
     };
     let mut config = common_config(sim, CredentialSource::Inline(Arc::new(creds)));
-    config.meeting_id = crate::config::first_meeting_id(&rooms);
     config.rooms = rooms;
     AppState::new(config, None, fast_timeouts(), Duration::from_secs(2)).expect("state")
 }
