@@ -9,7 +9,8 @@ the template's mapping does.
 What it does, like the mapping in template.yaml:
 * enables the stream (KEYS_ONLY, as the template does) on the table if it has none (moto only;
   the stack declares it);
-* reads every shard from TRIM_HORIZON, in batches of up to --batch-size records;
+* reads every shard from TRIM_HORIZON, in batches of up to --batch-size records,
+  keeping only session and meta rows (the mapping's FilterCriteria);
 * invokes the function with the event Lambda delivers (`{"Records": [...]}`, each
   record the Streams API's plus `eventSourceARN`, times as epoch seconds) through
   `cargo lambda watch`'s Invoke API (the same path `cargo lambda invoke` uses);
@@ -66,6 +67,13 @@ def lambda_record(record, stream_arn):
         out["dynamodb"]["ApproximateCreationDateTime"] = epoch(out["dynamodb"]["ApproximateCreationDateTime"])
     out["eventSourceARN"] = stream_arn
     return out
+
+
+def wanted(record):
+    """The mapping's FilterCriteria: only session and meta rows can change who
+    is in a room (notify's own notice rows never reach it)."""
+    sk = record.get("dynamodb", {}).get("Keys", {}).get("sk", {}).get("S", "")
+    return sk.startswith("session#") or sk == "meta"
 
 
 def invoke(url, records, timeout):
@@ -179,7 +187,7 @@ class Mapping:
                 )["ShardIterator"]
                 continue
             self.iterators[sid] = out.get("NextShardIterator")
-            records = [lambda_record(r, self.stream_arn) for r in out.get("Records", [])]
+            records = [lambda_record(r, self.stream_arn) for r in out.get("Records", []) if wanted(r)]
             if records:
                 busy = True
                 self.deliver(sid, records)
