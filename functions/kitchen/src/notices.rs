@@ -432,9 +432,7 @@ pub struct NoticeStore {
 }
 
 /// The partition of a room in the presence table (presence.rs's key rule).
-pub fn room_pk(meeting_id: &str) -> String {
-    format!("room#{meeting_id}")
-}
+pub use crate::presence::room_pk;
 
 impl NoticeStore {
     pub fn new(sdk: &aws_config::SdkConfig, table: impl Into<String>) -> Self {

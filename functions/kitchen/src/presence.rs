@@ -57,6 +57,7 @@ pub const META_TTL_SECS: u64 = 30 * 24 * 3600;
 /// rows alone that a webhook wrote this recently, whatever the snapshots say.
 pub const REPAIR_GRACE_MS: u64 = 120_000;
 
+const ROOM_PREFIX: &str = "room#";
 const META_SK: &str = "meta";
 const SESSION_PREFIX: &str = "session#";
 /// 1 MB per page: far more rows than one room has in a day.
@@ -455,8 +456,14 @@ impl PresenceStore {
     }
 }
 
-fn room_pk(meeting_id: &str) -> String {
-    format!("room#{meeting_id}")
+/// The room's partition in the presence table (presence and notice rows).
+pub fn room_pk(meeting_id: &str) -> String {
+    format!("{ROOM_PREFIX}{meeting_id}")
+}
+
+/// The meeting id of a room's partition key; `None` for any other key.
+pub fn meeting_of_pk(pk: &str) -> Option<&str> {
+    pk.strip_prefix(ROOM_PREFIX)
 }
 
 /// The rows' people, by [`crate::people`]'s rule.
@@ -673,6 +680,13 @@ mod tests {
             reason: "not a presence event",
         };
         assert_eq!(plan(&ignored), None);
+    }
+
+    #[test]
+    fn a_rooms_partition_key_names_its_meeting() {
+        assert_eq!(room_pk("85746065432"), "room#85746065432");
+        assert_eq!(meeting_of_pk(&room_pk("85746065432")), Some("85746065432"));
+        assert_eq!(meeting_of_pk("device#desk"), None);
     }
 
     #[test]

@@ -416,35 +416,20 @@ pub fn decide<'r>(
 
 /// `event` with its times passed through `bound`, in whole seconds
 /// (`event_ts` to the millisecond, at least 1).
-fn bounded(event: WebhookEvent, bound: impl Fn(u64) -> u64) -> WebhookEvent {
-    match event {
-        WebhookEvent::MeetingStarted { meeting_id, at_ms } => WebhookEvent::MeetingStarted {
-            meeting_id,
-            at_ms: whole_second(bound(at_ms)),
-        },
-        WebhookEvent::MeetingEnded { meeting_id, at_ms } => WebhookEvent::MeetingEnded {
-            meeting_id,
-            at_ms: whole_second(bound(at_ms)),
-        },
+fn bounded(mut event: WebhookEvent, bound: impl Fn(u64) -> u64) -> WebhookEvent {
+    match &mut event {
+        WebhookEvent::MeetingStarted { at_ms, .. } | WebhookEvent::MeetingEnded { at_ms, .. } => {
+            *at_ms = whole_second(bound(*at_ms));
+        }
         WebhookEvent::Participant {
-            meeting_id,
-            change,
-            person_key,
-            session_key,
-            name,
-            at_ms,
-            event_ts,
-        } => WebhookEvent::Participant {
-            meeting_id,
-            change,
-            person_key,
-            session_key,
-            name,
-            at_ms: whole_second(bound(at_ms)),
-            event_ts: bound(event_ts).max(1),
-        },
-        other @ (WebhookEvent::UrlValidation { .. } | WebhookEvent::Ignored { .. }) => other,
+            at_ms, event_ts, ..
+        } => {
+            *at_ms = whole_second(bound(*at_ms));
+            *event_ts = bound(*event_ts).max(1);
+        }
+        WebhookEvent::UrlValidation { .. } | WebhookEvent::Ignored { .. } => {}
     }
+    event
 }
 
 /// Zoom's event times have whole seconds; so has everything compared with

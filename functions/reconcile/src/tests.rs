@@ -193,6 +193,14 @@ async fn zoom_down_changes_nothing_and_is_counted() {
     }
 }
 
+/// Zoom's answer to a token without the dashboard scope.
+fn missing_scope() -> Fault {
+    Fault::Status {
+        status: 400,
+        body: json!({"code": 4711, "message": "Invalid access token, does not contain scopes:[dashboard_meetings:read:admin]."}),
+    }
+}
+
 /// Rejected credentials and a missing scope will not fix themselves: a
 /// function error (Lambda's Errors metric, the alarm) and the metric, not
 /// a quiet `skipped`.
@@ -208,13 +216,7 @@ async fn a_permanent_failure_is_a_function_error() {
                 body: json!({"reason": "Invalid client_id or client_secret", "error": "invalid_client"}),
             },
         ),
-        (
-            Endpoint::Dashboard,
-            Fault::Status {
-                status: 400,
-                body: json!({"code": 4711, "message": "Invalid access token, does not contain scopes:[dashboard_meetings:read:admin]."}),
-            },
-        ),
+        (Endpoint::Dashboard, missing_scope()),
     ];
     for (endpoint, fault) in faults {
         sim.sim.set_sticky_fault(endpoint, Some(fault.clone()));
@@ -440,13 +442,7 @@ async fn a_failing_room_does_not_stop_the_others() {
 
     // Permanent (a missing scope): still every room is tried, then the run
     // is a function error naming the failed room.
-    sim.sim.push_fault(
-        Endpoint::Dashboard,
-        Fault::Status {
-            status: 400,
-            body: json!({"code": 4711, "message": "Invalid access token, does not contain scopes:[dashboard_meetings:read:admin]."}),
-        },
-    );
+    sim.sim.push_fault(Endpoint::Dashboard, missing_scope());
     let failed_before = total(Metric::ReconcileFailed);
     let err = handle(&state, invoke()).await.unwrap_err().to_string();
     assert!(
@@ -463,13 +459,7 @@ async fn a_failing_room_does_not_stop_the_others() {
     assert_eq!(state.store.read(DEMO_MEETING_ID).await.unwrap().count, 0);
 
     // The same through `reconcile`: the failed room and the others' summary.
-    sim.sim.push_fault(
-        Endpoint::Dashboard,
-        Fault::Status {
-            status: 400,
-            body: json!({"code": 4711, "message": "Invalid access token, does not contain scopes:[dashboard_meetings:read:admin]."}),
-        },
-    );
+    sim.sim.push_fault(Endpoint::Dashboard, missing_scope());
     match run(&state).await {
         Err(ReconcileError::Rooms { failed, summary }) => {
             assert!(matches!(failed.as_slice(), [(room, RoomError::Zoom(_))] if room == "kitchen"));

@@ -617,9 +617,9 @@ async fn a_future_dated_event_cannot_become_unbeatable() {
     assert_eq!(state.store.read(DEMO_MEETING_ID).await.unwrap().count, 0);
 }
 
-#[tokio::test]
-async fn a_slow_table_is_cut_off_by_the_deadline() {
-    // A listener that accepts and never answers: only the deadline ends the call.
+/// A table endpoint that accepts connections and never answers: only a
+/// deadline ends a call to it.
+async fn silent_table() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -628,8 +628,13 @@ async fn a_slow_table_is_cut_off_by_the_deadline() {
             held.push(socket);
         }
     });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn a_slow_table_is_cut_off_by_the_deadline() {
     let sim = Sim::demo().spawn().await;
-    let mut state = Webhook::with_parts(kitchen(&sim), store_at(&format!("http://{addr}")).await);
+    let mut state = Webhook::with_parts(kitchen(&sim), store_at(&silent_table().await).await);
     state.deadline = Duration::from_millis(300);
     let started = std::time::Instant::now();
     let (status, body) = call(&state, post(&join("Judy", "J-1"))).await;
@@ -642,16 +647,8 @@ async fn a_slow_table_is_cut_off_by_the_deadline() {
 #[tokio::test]
 async fn the_lambda_deadline_bounds_the_delivery() {
     use kitchen::lambda_http::{Context, RequestExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
     let sim = Sim::demo().spawn().await;
-    let state = Webhook::with_parts(kitchen(&sim), store_at(&format!("http://{addr}")).await);
+    let state = Webhook::with_parts(kitchen(&sim), store_at(&silent_table().await).await);
     let mut ctx = Context::default();
     ctx.deadline = kitchen::time::unix_millis(SystemTime::now() + Duration::from_millis(1300));
     let started = std::time::Instant::now();
