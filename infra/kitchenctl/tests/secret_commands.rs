@@ -540,7 +540,16 @@ async fn stack_outputs_and_parameters_replace_the_variables() {
             "ApiUrl": {"Value": "https://abc123.execute-api.eu-west-1.amazonaws.com"},
         },
     });
-    let cfn = aws_sdk_cloudformation::Client::new(&sdk_config(&moto).await);
+    // moto creates the stack's resources inside the call: on a loaded machine
+    // that takes longer than the 2 s the test SDK configuration allows.
+    let cfn_config = aws_sdk_cloudformation::config::Builder::from(&sdk_config(&moto).await)
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .operation_timeout(std::time::Duration::from_secs(30))
+                .build(),
+        )
+        .build();
+    let cfn = aws_sdk_cloudformation::Client::from_conf(cfn_config);
     let param = |k: &str, v: &str| {
         aws_sdk_cloudformation::types::Parameter::builder()
             .parameter_key(k)
