@@ -174,21 +174,28 @@ fn reject_input(req: &Request) -> Result<(), ApiError> {
 }
 
 /// The signed-in viewer. A device key, a wrong key and a revoked key all
-/// look the same to the caller.
+/// look the same to the caller. A key the copy of the secret at hand does not
+/// know makes it read again early (at most once a minute per container), so
+/// a viewer just added with `kitchenctl viewer add` gets in at once; a revoked
+/// one is out when the copy is older than `KITCHEN_SECRET_TTL_SECONDS`.
 async fn viewer(state: &Page, req: &Request, deadline: &Deadline) -> Result<Viewer, ApiError> {
     let creds = state.kitchen.credentials_within(deadline).await?;
-    authenticate(&creds.viewers, req.headers())
-        .cloned()
-        .map_err(|failure| {
-            tracing::warn!(reason = ?failure, "viewer authentication failed");
-            let message = match failure {
-                AuthFailure::Missing => "sign in: send your viewer key as 'Authorization: Bearer <key>'",
-                AuthFailure::Malformed => "the Authorization header must be 'Bearer <key>'",
-                AuthFailure::Duplicated => "send exactly one Authorization header",
-                _ => "this key is not valid (wrong, or revoked); ask the kitchen's admin for a viewer key",
-            };
-            ApiError::new(StatusCode::UNAUTHORIZED, "invalid_viewer_key", message)
-        })
+    let mut found = authenticate(&creds.viewers, req.headers()).cloned();
+    if found == Err(AuthFailure::Unknown)
+        && let Ok(Some(fresh)) = deadline.run(state.kitchen.credentials.reread_early()).await
+    {
+        found = authenticate(&fresh.viewers, req.headers()).cloned();
+    }
+    found.map_err(|failure| {
+        tracing::warn!(reason = ?failure, "viewer authentication failed");
+        let message = match failure {
+            AuthFailure::Missing => "sign in: send your viewer key as 'Authorization: Bearer <key>'",
+            AuthFailure::Malformed => "the Authorization header must be 'Bearer <key>'",
+            AuthFailure::Duplicated => "send exactly one Authorization header",
+            _ => "this key is not valid (wrong, or revoked); ask the kitchen's admin for a viewer key",
+        };
+        ApiError::new(StatusCode::UNAUTHORIZED, "invalid_viewer_key", message)
+    })
 }
 
 #[derive(Serialize)]

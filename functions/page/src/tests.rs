@@ -508,6 +508,79 @@ async fn announcements_are_refused_with_a_reason() {
     );
 }
 
+/// Viewers from the secret in Secrets Manager (moto): a viewer added later
+/// gets in at once (one early re-read), a revoked one is out after the TTL.
+#[tokio::test]
+async fn added_viewers_get_in_at_once_and_revoked_ones_are_out_after_the_ttl() {
+    use kitchen::credentials::Rotation;
+    use kitchen::testing::{moto_endpoint, put_secret, sdk_config, unique};
+
+    let sim = Sim::demo().spawn().await;
+    let sdk = sdk_config(&moto_endpoint()).await;
+    let secret_id = unique("page-viewers");
+    let secret = |viewers: Value| {
+        let mut v: Value = serde_json::from_str(&kitchen::testing::secret_json()).unwrap();
+        v["viewers"] = viewers;
+        v.to_string()
+    };
+    put_secret(
+        &sdk,
+        &secret_id,
+        &secret(json!({"vera": {"key": VIEWER_KEY}})),
+    )
+    .await;
+    let page_with_ttl = |ttl: Duration| {
+        let source = CredentialSource::SecretsManager {
+            secret_id: secret_id.clone(),
+            rotation: Rotation {
+                ttl,
+                early_every: Duration::from_secs(60),
+            },
+        };
+        let config = common_config(&sim, source);
+        let kitchen =
+            Kitchen::new(config, Some(&sdk), fast_timeouts(), Duration::from_secs(2)).unwrap();
+        Page::with_parts(kitchen, Reader::Dashboard, settings(false), rooms())
+    };
+    // A copy kept for five minutes: only the early re-read can know ada.
+    let page = page_with_ttl(Duration::from_secs(300));
+    assert_eq!(call(&page, get_rooms(VIEWER_KEY)).await.0, 200);
+
+    // ada is added: her first request reads the secret again.
+    put_secret(
+        &sdk,
+        &secret_id,
+        &secret(json!({"vera": {"key": VIEWER_KEY}, "ada": {"key": ADMIN_KEY, "admin": true}})),
+    )
+    .await;
+    let (status, body) = call(&page, get_rooms(ADMIN_KEY)).await;
+    assert_eq!(
+        (status, body["viewer"]["admin"].as_bool()),
+        (200, Some(true)),
+        "{body}"
+    );
+    // A key nobody has is still refused (its early re-read waits a minute).
+    assert_eq!(call(&page, get_rooms("not-a-viewer-key-0001")).await.0, 401);
+
+    // vera is revoked: out once the copy is older than the TTL (1 s here).
+    let page = page_with_ttl(Duration::from_secs(1));
+    assert_eq!(call(&page, get_rooms(VIEWER_KEY)).await.0, 200);
+    put_secret(
+        &sdk,
+        &secret_id,
+        &secret(json!({"ada": {"key": ADMIN_KEY, "admin": true}})),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (status, body) = call(&page, get_rooms(VIEWER_KEY)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_viewer_key")),
+        "{body}"
+    );
+    assert_eq!(call(&page, get_rooms(ADMIN_KEY)).await.0, 200);
+}
+
 mod presence {
     use std::time::SystemTime;
 
