@@ -19,6 +19,7 @@
   var drafts = new Map();
   var notes = new Map();
   var lastData = null;
+  var started = 0;
 
   function $(id) { return document.getElementById(id); }
 
@@ -115,9 +116,10 @@
     }
   }
 
+  // Every 5 s from the start of the last request, however long it took.
   function schedule() {
     clearTimeout(timer);
-    if (key) timer = setTimeout(load, REFRESH_MS);
+    if (key) timer = setTimeout(load, Math.max(0, REFRESH_MS - (Date.now() - started)));
   }
 
   function unreachable(why) {
@@ -128,6 +130,8 @@
 
   async function load() {
     if (!key) return;
+    clearTimeout(timer);
+    started = Date.now();
     var res;
     try {
       res = await call('GET', '/api/rooms');
@@ -358,6 +362,11 @@
     else note(room, await errorText(res, 'The meeting could not be ended'));
     load();
   }
+
+  // Back to a tab the browser was throttling: fresh data at once.
+  document.addEventListener('visibilitychange', function () {
+    if (!document.hidden && key && Date.now() - started > 1000) load();
+  });
 
   document.addEventListener('keydown', function (e) {
     if (e.key === 'Escape' && (confirming.size || announcing.size)) {
