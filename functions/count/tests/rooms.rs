@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{SECOND, dashboard_count};
+use common::{SECOND, count_as, dashboard_count, json_as};
 use count::handler::{Count, handle};
 use kitchen::testing::{
     DEMO_LOUNGE_MEETING_ID, DEMO_MEETING_ID, body_json, demo_rooms, event, kitchen_with,
@@ -41,32 +41,6 @@ async fn two_rooms(cache_for: std::time::Duration) -> (SimHandle, Count) {
     sim.sim.set_meeting_running(DEMO_LOUNGE_MEETING_ID, true);
     let app = kitchen_with(&sim, demo_rooms(), devices());
     (sim, dashboard_count(app, cache_for, 300 * SECOND, false))
-}
-
-async fn count_as(state: &Count, key: &str) -> (u16, String) {
-    let resp = handle(
-        state,
-        event("GET", "/participant-count").device_key(key).request(),
-    )
-    .await
-    .unwrap();
-    let status = resp.status().as_u16();
-    (status, String::from_utf8(resp.body().to_vec()).unwrap())
-}
-
-async fn json_as(state: &Count, key: &str) -> (u16, Value) {
-    body_json(
-        handle(
-            state,
-            event("GET", "/participant-count")
-                .device_key(key)
-                .header("accept", "application/json")
-                .request(),
-        )
-        .await
-        .unwrap(),
-    )
-    .await
 }
 
 #[tokio::test]

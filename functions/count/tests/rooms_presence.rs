@@ -7,12 +7,12 @@ mod common;
 
 use std::time::SystemTime;
 
-use common::SECOND;
-use count::handler::{Count, CountSource, Settings, handle};
+use common::{SECOND, count_as, json_as};
+use count::handler::{Count, CountSource, Settings};
 use kitchen::presence::PresenceStore;
 use kitchen::testing::{
-    DEMO_LOUNGE_MEETING_ID, DEMO_MEETING_ID, body_json, demo_rooms, event, kitchen_with,
-    moto_endpoint, sdk_config, unique,
+    DEMO_LOUNGE_MEETING_ID, DEMO_MEETING_ID, demo_rooms, kitchen_with, moto_endpoint, sdk_config,
+    unique,
 };
 use kitchen::time::unix_millis;
 use kitchen::webhook::{WebhookEvent, parse_event};
@@ -86,31 +86,9 @@ async fn join(sim: &SimHandle, store: &PresenceStore, room: &str, meeting_id: &s
         .expect("record the join");
 }
 
-async fn plain(state: &Count, key: &str) -> (u16, String) {
-    let resp = handle(
-        state,
-        event("GET", "/participant-count").device_key(key).request(),
-    )
-    .await
-    .unwrap();
-    let status = resp.status().as_u16();
-    (status, String::from_utf8(resp.body().to_vec()).unwrap())
-}
-
 /// (room, count, source) of the device's JSON count.
-async fn json_as(state: &Count, key: &str) -> (Value, Value, Value) {
-    let (status, body) = body_json(
-        handle(
-            state,
-            event("GET", "/participant-count")
-                .device_key(key)
-                .header("accept", "application/json")
-                .request(),
-        )
-        .await
-        .unwrap(),
-    )
-    .await;
+async fn room_count(state: &Count, key: &str) -> (Value, Value, Value) {
+    let (status, body) = json_as(state, key).await;
     assert_eq!(status, 200, "{body}");
     (
         body["room"].clone(),
@@ -128,15 +106,15 @@ async fn devices_bound_to_different_rooms_read_their_own_rooms_presence() {
 
     // Each device its own room: the kitchen's two (not the simulator's
     // dashboard, which also lists the demo's three), the lounge's one.
-    assert_eq!(plain(&state, KITCHEN_KEY).await, (200, "2".into()));
-    assert_eq!(plain(&state, LOUNGE_KEY).await, (200, "1".into()));
-    assert_eq!(plain(&state, LEGACY_KEY).await, (200, "2".into()));
+    assert_eq!(count_as(&state, KITCHEN_KEY).await, (200, "2".into()));
+    assert_eq!(count_as(&state, LOUNGE_KEY).await, (200, "1".into()));
+    assert_eq!(count_as(&state, LEGACY_KEY).await, (200, "2".into()));
     assert_eq!(
-        json_as(&state, KITCHEN_KEY).await,
+        room_count(&state, KITCHEN_KEY).await,
         (json!("kitchen"), json!(2), json!("webhook"))
     );
     assert_eq!(
-        json_as(&state, LOUNGE_KEY).await,
+        room_count(&state, LOUNGE_KEY).await,
         (json!("lounge"), json!(1), json!("webhook"))
     );
 
@@ -152,8 +130,8 @@ async fn devices_bound_to_different_rooms_read_their_own_rooms_presence() {
         .expect("leave");
     let event = zoom_event(&left.event, DEMO_LOUNGE_MEETING_ID, &left.participant);
     store.apply(DEMO_LOUNGE_MEETING_ID, &event).await.unwrap();
-    assert_eq!(plain(&state, LOUNGE_KEY).await, (200, "0".into()));
-    assert_eq!(plain(&state, KITCHEN_KEY).await, (200, "2".into()));
+    assert_eq!(count_as(&state, LOUNGE_KEY).await, (200, "0".into()));
+    assert_eq!(count_as(&state, KITCHEN_KEY).await, (200, "2".into()));
 
     let stats = sim.sim.stats();
     assert_eq!(

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use count::handler::{Count, CountSource, STALE_HEADER, Settings, handle};
 use kitchen::app::AppState;
-use kitchen::testing::{DEVICE_KEY, Event, event, kitchen};
+use kitchen::testing::{DEVICE_KEY, Event, body_json, event, kitchen};
+use serde_json::Value;
 use zoom_sim::{Sim, SimHandle};
 
 pub const SECOND: Duration = Duration::from_secs(1);
@@ -51,4 +52,32 @@ pub async fn plain(state: &Count) -> (u16, String, String) {
         String::from_utf8(resp.body().to_vec()).unwrap(),
         stale,
     )
+}
+
+/// Status and plain-text body of the request with device key `key`.
+pub async fn count_as(state: &Count, key: &str) -> (u16, String) {
+    let resp = handle(
+        state,
+        event("GET", "/participant-count").device_key(key).request(),
+    )
+    .await
+    .unwrap();
+    let status = resp.status().as_u16();
+    (status, String::from_utf8(resp.body().to_vec()).unwrap())
+}
+
+/// Status and JSON body of the request with device key `key`.
+pub async fn json_as(state: &Count, key: &str) -> (u16, Value) {
+    body_json(
+        handle(
+            state,
+            event("GET", "/participant-count")
+                .device_key(key)
+                .header("accept", "application/json")
+                .request(),
+        )
+        .await
+        .unwrap(),
+    )
+    .await
 }
