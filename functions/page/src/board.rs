@@ -187,12 +187,7 @@ impl Room {
         settings: &Settings,
         deadline: &Deadline,
     ) -> Result<(Arc<Snapshot>, bool), ApiError> {
-        let read = deadline
-            .run(store.read(&self.spec.meeting_id))
-            .await
-            .map_err(|_| "timed out".to_owned())
-            .and_then(|r| r.map_err(|e| e.to_string()));
-        match read {
+        match store.read_within(&self.spec.meeting_id, deadline).await {
             Ok(room) => {
                 let snap = Snapshot::from_presence(room);
                 self.last_presence.set(snap.clone());
@@ -225,15 +220,14 @@ impl Room {
         settings: &Settings,
         deadline: &Deadline,
     ) -> Option<Arc<Snapshot>> {
-        match deadline.run(store.read(&self.spec.meeting_id)).await {
-            Ok(Ok(room)) => room
+        match store.read_within(&self.spec.meeting_id, deadline).await {
+            Ok(room) => room
                 .is_fresh(settings.presence_fresh_for, unix_millis(SystemTime::now()))
                 .then(|| Snapshot::from_presence(room)),
-            Ok(Err(e)) => {
+            Err(e) => {
                 tracing::warn!(room = %self.spec.name, error = %e, "presence table unavailable; using the dashboard");
                 None
             }
-            Err(_) => None,
         }
     }
 
