@@ -8,6 +8,8 @@ use serde_json::{Value, json};
 use crate::Res;
 
 pub const DEVICE_KEY: &str = "demo-device-key-0001";
+/// A viewer's key (the secret's `viewers`): opens the page's `/api/rooms`.
+pub const VIEWER_KEY: &str = "demo-viewer-key-0001";
 pub const WEBHOOK_SECRET: &str = "demo-webhook-secret-token";
 pub const MEETING_ID: &str = "85746065432";
 
@@ -15,6 +17,10 @@ const JOIN_FORM: &str = include_str!("../../events/join-meeting-form.json");
 const COUNT: &str = include_str!("../../events/participant-count.json");
 const WEBHOOK: &str = include_str!("../../events/webhook-url-validation.json");
 const SCHEDULE: &str = include_str!("../../events/reconcile-schedule.json");
+const STREAM: &str = include_str!("../../events/dynamodb-stream-join.json");
+
+/// The page's three files, fetched once through the page function for its weight.
+pub const PAGE_FILES: [&str; 3] = ["/", "/app.js", "/app.css"];
 
 /// Produces the event of each invocation (the webhook's is signed with the current time).
 pub enum EventSource {
@@ -33,6 +39,12 @@ impl EventSource {
             "webhook" => EventSource::Webhook(serde_json::from_str(WEBHOOK)?),
             // EventBridge rule "Scheduled Event".
             "reconcile" => EventSource::Fixed(Bytes::from_static(SCHEDULE.as_bytes())),
+            // GET /api/rooms with a viewer's key.
+            "page" => EventSource::Fixed(get(COUNT, "/api/rooms", Some(VIEWER_KEY))?),
+            // The presence table's stream, one record (a person joined).
+            "notify" => EventSource::Fixed(one_stream_record()?),
+            // Any HTTP API event: the floor answers 200 to everything.
+            "floor" => EventSource::Fixed(with_device_key(COUNT)?),
             other => return Err(format!("no event defined for function {other}").into()),
         })
     }
@@ -48,6 +60,37 @@ impl EventSource {
 fn with_device_key(fixture: &str) -> Res<Bytes> {
     let mut v: Value = serde_json::from_str(fixture)?;
     v["headers"]["authorization"] = json!(format!("Bearer {DEVICE_KEY}"));
+    Ok(serde_json::to_vec(&v)?.into())
+}
+
+/// An HTTP API `GET path` event, built from the count's fixture.
+pub fn get(fixture: &str, path: &str, bearer: Option<&str>) -> Res<Bytes> {
+    let mut v: Value = serde_json::from_str(fixture)?;
+    v["rawPath"] = json!(path);
+    v["routeKey"] = json!(format!("GET {path}"));
+    v["requestContext"]["routeKey"] = json!(format!("GET {path}"));
+    v["requestContext"]["http"]["path"] = json!(path);
+    let headers = v["headers"]
+        .as_object_mut()
+        .ok_or("fixture without headers")?;
+    headers.remove("authorization");
+    if let Some(key) = bearer {
+        headers.insert("authorization".into(), json!(format!("Bearer {key}")));
+    }
+    Ok(serde_json::to_vec(&v)?.into())
+}
+
+/// `GET path` of one of the page's files, as a browser asks for it.
+pub fn page_file(path: &str) -> Res<Bytes> {
+    get(COUNT, path, None)
+}
+
+fn one_stream_record() -> Res<Bytes> {
+    let mut v: Value = serde_json::from_str(STREAM)?;
+    let records = v["Records"]
+        .as_array_mut()
+        .ok_or("stream fixture without Records")?;
+    records.truncate(1);
     Ok(serde_json::to_vec(&v)?.into())
 }
 
@@ -102,7 +145,15 @@ mod tests {
 
     #[test]
     fn events_build_and_webhook_is_signed() {
-        for f in ["invite", "count", "webhook", "reconcile"] {
+        for f in [
+            "invite",
+            "count",
+            "webhook",
+            "reconcile",
+            "page",
+            "notify",
+            "floor",
+        ] {
             let e = EventSource::for_function(f).unwrap().next().unwrap();
             let v: Value = serde_json::from_slice(&e).unwrap();
             assert!(v.is_object());
@@ -120,5 +171,21 @@ mod tests {
         );
         let count = EventSource::for_function("count").unwrap().next().unwrap();
         assert!(String::from_utf8_lossy(&count).contains(DEVICE_KEY));
+        let page: Value =
+            serde_json::from_slice(&EventSource::for_function("page").unwrap().next().unwrap())
+                .unwrap();
+        assert_eq!(page["rawPath"], "/api/rooms");
+        assert_eq!(page["requestContext"]["http"]["path"], "/api/rooms");
+        assert_eq!(
+            page["headers"]["authorization"],
+            format!("Bearer {VIEWER_KEY}")
+        );
+        let css: Value = serde_json::from_slice(&page_file("/app.css").unwrap()).unwrap();
+        assert_eq!(css["rawPath"], "/app.css");
+        assert!(css["headers"].get("authorization").is_none());
+        let notify: Value =
+            serde_json::from_slice(&EventSource::for_function("notify").unwrap().next().unwrap())
+                .unwrap();
+        assert_eq!(notify["Records"].as_array().unwrap().len(), 1);
     }
 }

@@ -1,11 +1,14 @@
 //! `kitchen-bench`: runs each function's built `bootstrap` exactly as Lambda runs a
 //! `provided.al2023` function (a local Runtime API, the Lambda environment
 //! variables, the function's configuration) against the Zoom simulator and moto,
-//! and reports cold start, warm latency, peak memory and upstream calls.
+//! and reports cold start, warm latency, peak memory and upstream calls. The
+//! `floor` (a do-nothing `lambda_http` function, `infra/bench/floor`) runs the
+//! same way, and every figure is also given as a ratio to the floor's.
 //!
 //! ```text
-//! kitchen-bench run --bin-dir DIR --sim URL --moto URL --functions invite,count
-//!                   [--artifact-dir DIR] [--table NAME] [--cold 20] [--warm 1000]
+//! kitchen-bench run --bin-dir DIR --sim URL --moto URL --functions floor,invite,count
+//!                   [--artifact-dir DIR] [--table NAME] [--limits-table NAME]
+//!                   [--cold 20] [--warm 1000]
 //!                   [--log-dir .dev/bench] [--out bench-results.md]
 //!                   [--env FUNCTION:KEY=VALUE]... [--note TEXT]...
 //! kitchen-bench criterion --dir target/criterion --out bench-results.md [--since UNIX_SECS]
@@ -36,7 +39,7 @@ const INVOKE_TIMEOUT: Duration = Duration::from_secs(15);
 const SECRET_ID: &str = "coffee-kitchen/dev";
 
 const USAGE: &str = "usage: kitchen-bench run --bin-dir DIR --sim URL --moto URL --functions a,b \
-[--artifact-dir DIR] [--table NAME] [--cold 20] [--warm 1000] [--log-dir DIR] [--out FILE] \
+[--artifact-dir DIR] [--table NAME] [--limits-table NAME] [--cold 20] [--warm 1000] [--log-dir DIR] [--out FILE] \
 [--env FUNCTION:KEY=VALUE]... [--note TEXT]...\n       kitchen-bench criterion --dir DIR --out FILE [--since UNIX_SECS]";
 
 pub struct Args {
@@ -46,6 +49,8 @@ pub struct Args {
     pub moto: String,
     pub functions: Vec<String>,
     pub table: Option<String>,
+    /// `KITCHEN_LIMITS_TABLE` of the invite (per-device invite limits).
+    pub limits_table: Option<String>,
     pub cold: usize,
     pub warm: usize,
     pub log_dir: PathBuf,
@@ -62,6 +67,7 @@ fn parse_run_args(mut it: impl Iterator<Item = String>) -> Res<Args> {
         moto: String::new(),
         functions: Vec::new(),
         table: None,
+        limits_table: None,
         cold: 20,
         warm: 1000,
         log_dir: PathBuf::from(".dev/bench"),
@@ -85,6 +91,7 @@ fn parse_run_args(mut it: impl Iterator<Item = String>) -> Res<Args> {
                     .collect()
             }
             "--table" => a.table = Some(value()?).filter(|t| !t.is_empty()),
+            "--limits-table" => a.limits_table = Some(value()?).filter(|t| !t.is_empty()),
             "--cold" => a.cold = value()?.parse()?,
             "--warm" => a.warm = value()?.parse()?,
             "--log-dir" => a.log_dir = value()?.into(),
@@ -126,9 +133,10 @@ pub struct Variant {
     pub cache_secs: Option<u64>,
 }
 
-/// Invite; count from the dashboard (cache 10 s, then 0 s); webhook; reconcile;
-/// then, with a presence table, count as deployed (`auto`: table first) — after
-/// webhook and reconcile have filled the table.
+/// The floor; invite; count from the dashboard (cache 10 s, then 0 s); webhook;
+/// reconcile; then, with a presence table, count as deployed (`auto`: table
+/// first), the page's `/api/rooms` and notify — after webhook and reconcile
+/// have filled the table.
 fn variants(args: &Args) -> Vec<Variant> {
     let mut out: Vec<(u8, Variant)> = Vec::new();
     for f in &args.functions {
@@ -138,6 +146,13 @@ fn variants(args: &Args) -> Vec<Variant> {
             "invite" => {
                 set("ZOOM_TECH_USER", zoom_sim::DEMO_TECH_USER);
                 set("KITCHEN_DEVICE_AUTH", "on");
+                if let Some(t) = &args.limits_table {
+                    // The limits stay on (one conditional write per invite) but
+                    // let one device send every invite of the run.
+                    set("KITCHEN_LIMITS_TABLE", t);
+                    set("KITCHEN_INVITE_INTERVAL_SECONDS", "0");
+                    set("KITCHEN_INVITES_PER_DAY", "10000");
+                }
             }
             "count" => {
                 set("KITCHEN_DEVICE_AUTH", "on");
@@ -145,6 +160,22 @@ fn variants(args: &Args) -> Vec<Variant> {
                 set("KITCHEN_SHOW_NAMES", "false");
             }
             "webhook" | "reconcile" => {
+                if let Some(t) = &args.table {
+                    set("KITCHEN_PRESENCE_TABLE", t);
+                }
+            }
+            // As deployed: auto (presence table first) when there is a table.
+            "page" => {
+                set("KITCHEN_SHOW_NAMES", "false");
+                set("KITCHEN_COUNT_CACHE_SECONDS", "10");
+                if let Some(t) = &args.table {
+                    set("KITCHEN_PRESENCE_TABLE", t);
+                    set("KITCHEN_COUNT_SOURCE", "auto");
+                    set("KITCHEN_PRESENCE_FRESH_SECONDS", "1800");
+                }
+            }
+            "notify" => {
+                set("ZOOM_TECH_USER", zoom_sim::DEMO_TECH_USER);
                 if let Some(t) = &args.table {
                     set("KITCHEN_PRESENCE_TABLE", t);
                 }
@@ -162,10 +193,12 @@ fn variants(args: &Args) -> Vec<Variant> {
         };
         if f != "count" {
             let order = match f.as_str() {
-                "invite" => 0,
-                "webhook" => 2,
-                "reconcile" => 3,
-                _ => 5,
+                "floor" => 0,
+                "invite" => 1,
+                "webhook" => 3,
+                "reconcile" => 4,
+                "page" => 6,
+                _ => 7,
             };
             let env = overrides(env);
             let v = Variant {
@@ -179,18 +212,18 @@ fn variants(args: &Args) -> Vec<Variant> {
             continue;
         }
         let mut count_variants = vec![
-            (1, "count (dashboard, cache 10 s)", "dashboard", 10, true),
-            (1, "count (dashboard, cache 0 s)", "dashboard", 0, false),
+            (2, "count (dashboard, cache 10 s)", "dashboard", 10, true),
+            (2, "count (dashboard, cache 0 s)", "dashboard", 0, false),
         ];
         if args.table.is_some() {
             count_variants.push((
-                4,
+                5,
                 "count (auto = deployed default, cache 10 s)",
                 "auto",
                 10,
                 false,
             ));
-            count_variants.push((4, "count (auto, cache 0 s)", "auto", 0, false));
+            count_variants.push((5, "count (auto, cache 0 s)", "auto", 0, false));
         }
         for (order, label, source, secs, cold_runs) in count_variants {
             let mut e = env.clone();
@@ -270,6 +303,8 @@ pub struct ColdSample {
     /// Upstream time during the first invocation (sim handlers + moto).
     pub upstream: Duration,
     pub tokens: u64,
+    /// AWS calls of the first invocation (secret read, table calls).
+    pub aws: Counts,
 }
 
 #[derive(Debug, Default)]
@@ -421,7 +456,11 @@ fn lambda_env(
         // Globals of template.yaml, the simulator in place of Zoom.
         ("RUST_LOG", "info".into()),
         ("ZOOM_SECRET_ID", SECRET_ID.into()),
-        ("ZOOM_MEETING_ID", events::MEETING_ID.into()),
+        // One room, as the template's Rooms parameter passes it.
+        (
+            "KITCHEN_ROOMS",
+            format!(r#"{{"kitchen":"{}"}}"#, events::MEETING_ID),
+        ),
         ("ZOOM_API_URL", format!("{}/v2", ctx.args.sim)),
         ("ZOOM_OAUTH_URL", format!("{}/oauth/token", ctx.args.sim)),
     ]
@@ -453,8 +492,18 @@ fn failure(function: &str, o: &runtime_api::Outcome) -> Option<String> {
     if !o.ok {
         return Some(format!("invocation error: {}", text()));
     }
-    if function == "reconcile" {
-        return None;
+    match function {
+        "reconcile" => return None,
+        // A stream batch: a record it could not handle is listed for a retry.
+        "notify" => {
+            let failed = serde_json::from_slice::<serde_json::Value>(&o.body)
+                .ok()
+                .and_then(|v| v.get("batchItemFailures").cloned())
+                .and_then(|f| f.as_array().map(Vec::len))
+                .unwrap_or(0);
+            return (failed > 0).then(|| format!("batch item failures: {}", text()));
+        }
+        _ => {}
     }
     let status = serde_json::from_slice::<serde_json::Value>(&o.body)
         .ok()
@@ -509,6 +558,7 @@ async fn measure_into(ctx: &Ctx<'_>, r: &mut VariantResult) -> Res<()> {
             total: first.received.saturating_duration_since(c.spawned),
             upstream: upstream_time(&sim_d, &aws_d, ctx.proxy_hop),
             tokens: sim_d.token_requests,
+            aws: aws_d,
         });
         if i > 0 {
             r.max_tokens_per_container = r.max_tokens_per_container.max(sim_d.token_requests);
@@ -558,6 +608,62 @@ async fn measure_into(ctx: &Ctx<'_>, r: &mut VariantResult) -> Res<()> {
     Ok(())
 }
 
+/// One of the page's files as the page function serves it.
+#[derive(Debug, Clone)]
+pub struct Served {
+    pub path: String,
+    pub status: u64,
+    pub content_type: String,
+    pub bytes: usize,
+}
+
+/// The page's weight: `GET /`, `/app.js` and `/app.css` through the page's own
+/// bootstrap (one container), each body's length as a browser receives it.
+async fn page_weight(ctx: &Ctx<'_>) -> Res<Vec<Served>> {
+    use base64::Engine as _;
+    let v = variants(ctx.args)
+        .into_iter()
+        .find(|v| v.function == "page")
+        .ok_or("page is not among the functions")?;
+    let c = Container::start(ctx, &v).await?;
+    let mut out = Vec::new();
+    for path in events::PAGE_FILES {
+        let o = c.rt.invoke(events::page_file(path)?, INVOKE_TIMEOUT).await;
+        let o = match o {
+            Ok(o) => o,
+            Err(e) => {
+                c.stop().await;
+                return Err(e);
+            }
+        };
+        let r: serde_json::Value = serde_json::from_slice(&o.body)?;
+        let body = r["body"].as_str().unwrap_or_default();
+        let bytes = if r["isBase64Encoded"].as_bool().unwrap_or(false) {
+            base64::engine::general_purpose::STANDARD
+                .decode(body)?
+                .len()
+        } else {
+            body.len()
+        };
+        let header = |name: &str| {
+            r["headers"]
+                .as_object()
+                .and_then(|h| h.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
+                .and_then(|(_, v)| v.as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        out.push(Served {
+            path: path.to_owned(),
+            status: r["statusCode"].as_u64().unwrap_or(0),
+            content_type: header("content-type"),
+            bytes,
+        });
+    }
+    c.stop().await;
+    Ok(out)
+}
+
 async fn run(args: Args) -> Res<()> {
     let client = reqwest::Client::builder().no_proxy().build()?;
     let proxy = Proxy::start(&args.moto).await?;
@@ -587,7 +693,24 @@ async fn run(args: Args) -> Res<()> {
     for v in variants(&args) {
         results.push(measure(&ctx, v).await);
     }
-    let md = report::render(&args, &results, started.elapsed(), proxy_hop);
+    let page = if args.functions.iter().any(|f| f == "page") {
+        match page_weight(&ctx).await {
+            Ok(files) => Some(files),
+            Err(e) => {
+                eprintln!("kitchen-bench: page weight: {e}");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let md = report::render(
+        &args,
+        &results,
+        page.as_deref(),
+        started.elapsed(),
+        proxy_hop,
+    );
     println!("{md}");
     std::fs::write(&args.out, md)?;
     eprintln!("kitchen-bench: wrote {}", args.out.display());
@@ -627,8 +750,9 @@ mod tests {
 
     #[test]
     fn args_and_variants() {
-        let argv = "--bin-dir b --sim http://s/ --moto http://m --functions count,invite,webhook \
-                    --env count:KITCHEN_SHOW_NAMES=true --cold 3 --table t";
+        let argv = "--bin-dir b --sim http://s/ --moto http://m \
+                    --functions count,invite,webhook,page,floor \
+                    --env count:KITCHEN_SHOW_NAMES=true --cold 3 --table t --limits-table l";
         let a = parse_run_args(argv.split_whitespace().map(str::to_owned)).unwrap();
         assert_eq!(a.sim, "http://s");
         assert_eq!(a.cold, 3);
@@ -637,14 +761,17 @@ mod tests {
         assert_eq!(
             labels,
             [
+                "floor",
                 "invite",
                 "count (dashboard, cache 10 s)",
                 "count (dashboard, cache 0 s)",
                 "webhook",
                 "count (auto = deployed default, cache 10 s)",
-                "count (auto, cache 0 s)"
+                "count (auto, cache 0 s)",
+                "page"
             ]
         );
+        let v: Vec<_> = v.into_iter().skip(1).collect();
         let has = |v: &Variant, k: &str, val: &str| v.env.contains(&(k.into(), val.into()));
         assert!(has(&v[1], "KITCHEN_SHOW_NAMES", "true"));
         assert!(has(&v[2], "KITCHEN_COUNT_CACHE_SECONDS", "0"));
@@ -652,6 +779,10 @@ mod tests {
         assert!(has(&v[4], "KITCHEN_PRESENCE_TABLE", "t"));
         assert!(has(&v[3], "KITCHEN_PRESENCE_TABLE", "t"));
         assert!(v[1].cold_runs && !v[2].cold_runs && v[3].cold_runs);
+        assert!(has(&v[0], "KITCHEN_LIMITS_TABLE", "l"));
+        assert!(has(&v[0], "KITCHEN_INVITE_INTERVAL_SECONDS", "0"));
+        assert!(has(&v[6], "KITCHEN_PRESENCE_TABLE", "t"));
+        assert!(has(&v[6], "KITCHEN_COUNT_SOURCE", "auto"));
         assert!(parse_run_args(["--bogus".to_owned()].into_iter()).is_err());
     }
 

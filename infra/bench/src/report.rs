@@ -3,12 +3,19 @@
 use std::fmt::Write as _;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::{Args, VariantResult, zoom_calls};
+use crate::proxy::Counts;
+use crate::{Args, Served, VariantResult, zoom_calls};
 
 const COLD_TARGET: Duration = Duration::from_millis(20);
 const WARM_OVERHEAD_TARGET: Duration = Duration::from_millis(1);
 const RSS_TARGET_BYTES: u64 = 20_000_000;
 const ZIP_TARGET_BYTES: u64 = 5_000_000;
+/// A function's init (spawn → first `/next`) against the floor's, same run.
+const INIT_RATIO_TARGET: f64 = 2.5;
+/// index.html + app.js + app.css.
+const PAGE_WEIGHT_TARGET_BYTES: usize = 30 * 1024;
+/// The floor's function name (`infra/bench/floor`).
+pub const FLOOR: &str = "floor";
 
 /// Nearest-rank percentile of an unsorted sample.
 pub fn percentile(sample: &[Duration], p: f64) -> Option<Duration> {
@@ -74,9 +81,74 @@ fn cold_excl(r: &VariantResult) -> Vec<Duration> {
         .collect()
 }
 
+fn median_init(r: &VariantResult) -> Option<Duration> {
+    let s: Vec<_> = r.cold.iter().map(|c| c.init).collect();
+    percentile(&s, 50.0)
+}
+
+fn median_cold(r: &VariantResult) -> Option<Duration> {
+    let s: Vec<_> = r.cold.iter().map(|c| c.total).collect();
+    percentile(&s, 50.0)
+}
+
+/// `12.3 ms (3.51×)`: a figure and its ratio to the floor's.
+fn against(d: Option<Duration>, floor: Option<Duration>) -> String {
+    match (d, floor) {
+        (Some(d), Some(f)) if !f.is_zero() => format!(
+            "{} ({:.2}×)",
+            ms(Some(d), 2),
+            d.as_secs_f64() / f.as_secs_f64()
+        ),
+        (d, _) => ms(d, 2),
+    }
+}
+
+fn ratio(d: Duration, floor: Duration) -> Option<f64> {
+    (!floor.is_zero()).then(|| d.as_secs_f64() / floor.as_secs_f64())
+}
+
+const DYNAMODB: &str = "DynamoDB_20120810.";
+const SECRETS: &str = "secretsmanager.";
+
+/// `UpdateItem 1, GetItem 0.5` per request, by operation, for one service.
+fn by_op(c: &Counts, service: &str, requests: u64) -> String {
+    let parts: Vec<String> = c
+        .by_target
+        .iter()
+        .filter_map(|(t, n)| t.strip_prefix(service).map(|op| (op, *n)))
+        .map(|(op, n)| format!("{op} {}", per_request(n, requests)))
+        .collect();
+    if parts.is_empty() {
+        "–".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+fn per_request(n: u64, requests: u64) -> String {
+    if requests == 0 {
+        return "–".into();
+    }
+    let v = n as f64 / requests as f64;
+    if v == v.round() {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+fn service_calls(c: &Counts, service: &str) -> u64 {
+    c.by_target
+        .iter()
+        .filter(|(t, _)| t.starts_with(service))
+        .map(|(_, n)| n)
+        .sum()
+}
+
 pub fn render(
     args: &Args,
     results: &[VariantResult],
+    page: Option<&[Served]>,
     took: Duration,
     proxy_hop: Duration,
 ) -> String {
@@ -117,6 +189,68 @@ pub fn render(
         );
     }
     if !args.notes.is_empty() || results.iter().any(|r| r.error.is_some()) {
+        o.push('\n');
+    }
+
+    let floor = results
+        .iter()
+        .find(|r| r.variant.function == FLOOR && r.error.is_none());
+    let _ = writeln!(o, "## Against the floor\n");
+    match floor {
+        None => {
+            let _ = writeln!(
+                o,
+                "The floor (`infra/bench/floor`) was not measured in this run: no ratios.\n"
+            );
+        }
+        Some(_) => {
+            let _ = writeln!(
+                o,
+                "The floor is a `lambda_http` function that answers 200 and does nothing else, built and run \
+                 exactly as the functions (`infra/bench/floor`). Each figure, then its ratio to the floor's in \
+                 this run. Init: spawn → first `GET /next` (median); cold: spawn → first response (median, \
+                 upstream included); warm: latency of the sequential warm calls; RSS: peak after 1+{} calls.\n",
+                args.warm
+            );
+        }
+    }
+    if let Some(f) = floor {
+        let f_init = median_init(f);
+        let f_cold = median_cold(f);
+        let f_p50 = percentile(&f.warm.latency, 50.0);
+        let f_p99 = percentile(&f.warm.latency, 99.0);
+        let f_rss = f.peak_rss_kib;
+        let _ = writeln!(
+            o,
+            "| function | init | cold start | warm p50 | warm p99 | peak RSS |"
+        );
+        let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|");
+        for r in results.iter().filter(|r| r.error.is_none()) {
+            let cold = r.variant.cold_runs && !r.cold.is_empty();
+            let rss = match (r.peak_rss_kib, f_rss) {
+                (Some(k), Some(fk)) if fk > 0 => {
+                    format!("{} ({:.2}×)", mb(Some(k * 1024)), k as f64 / fk as f64)
+                }
+                (k, _) => mb(k.map(|k| k * 1024)),
+            };
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} | {rss} |",
+                r.variant.label,
+                if cold {
+                    against(median_init(r), f_init)
+                } else {
+                    "–".into()
+                },
+                if cold {
+                    against(median_cold(r), f_cold)
+                } else {
+                    "–".into()
+                },
+                against(percentile(&r.warm.latency, 50.0), f_p50),
+                against(percentile(&r.warm.latency, 99.0), f_p99),
+            );
+        }
         o.push('\n');
     }
 
@@ -256,9 +390,93 @@ pub fn render(
         );
     }
 
+    let _ = writeln!(o, "\n## AWS calls per request, by operation\n");
+    let _ = writeln!(
+        o,
+        "Counted at the proxy in front of moto by `X-Amz-Target`. Warm: mean per call over the {} \
+         sequential warm calls of one container; first: the first call of a fresh container (it also \
+         reads the secret).\n",
+        args.warm
+    );
+    let _ = writeln!(
+        o,
+        "| function | DynamoDB / call (warm) | by operation (warm) | DynamoDB, first call | Secrets Manager / call (warm) |"
+    );
+    let _ = writeln!(o, "|---|---:|---|---|---:|");
+    for r in results
+        .iter()
+        .filter(|r| !r.warm.latency.is_empty() && r.variant.function != FLOOR)
+    {
+        let n = r.warm.latency.len() as u64;
+        let first = r.cold.first().map_or_else(
+            || "–".into(),
+            |c| {
+                format!(
+                    "{} ({})",
+                    service_calls(&c.aws, DYNAMODB),
+                    by_op(&c.aws, DYNAMODB, 1)
+                )
+            },
+        );
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {first} | {} |",
+            r.variant.label,
+            per_request(service_calls(&r.warm.aws, DYNAMODB), n),
+            by_op(&r.warm.aws, DYNAMODB, n),
+            per_request(service_calls(&r.warm.aws, SECRETS), n),
+        );
+    }
+
+    if let Some(files) = page {
+        let total: usize = files.iter().map(|f| f.bytes).sum();
+        let _ = writeln!(o, "\n## The page's weight\n");
+        let _ = writeln!(
+            o,
+            "Bodies as the page function serves them (one request each, no compression).\n"
+        );
+        let _ = writeln!(o, "| file | status | content type | bytes |");
+        let _ = writeln!(o, "|---|---:|---|---:|");
+        for f in files {
+            let _ = writeln!(
+                o,
+                "| `{}` | {} | {} | {} |",
+                f.path, f.status, f.content_type, f.bytes
+            );
+        }
+        let _ = writeln!(o, "| total | | | {total} |");
+    }
+
     let _ = writeln!(o, "\n## Targets\n");
     let _ = writeln!(o, "| target | function | measured | |");
     let _ = writeln!(o, "|---|---|---:|---|");
+    if let Some(f_init) = floor.and_then(median_init) {
+        for r in results
+            .iter()
+            .filter(|r| r.variant.cold_runs && !r.cold.is_empty() && r.variant.function != FLOOR)
+        {
+            let Some(init) = median_init(r) else { continue };
+            let Some(x) = ratio(init, f_init) else {
+                continue;
+            };
+            let _ = writeln!(
+                o,
+                "| init ≤ {INIT_RATIO_TARGET}× the floor's (median, same run) | {} | {} vs {} = {x:.2}× | {} |",
+                r.variant.label,
+                ms(Some(init), 2),
+                ms(Some(f_init), 2),
+                verdict(x <= INIT_RATIO_TARGET)
+            );
+        }
+    }
+    if let Some(files) = page {
+        let total: usize = files.iter().map(|f| f.bytes).sum();
+        let _ = writeln!(
+            o,
+            "| page weight ≤ 30 KB (index.html + app.js + app.css) | page | {total} B | {} |",
+            verdict(total <= PAGE_WEIGHT_TARGET_BYTES && files.iter().all(|f| f.status == 200))
+        );
+    }
     for r in results
         .iter()
         .filter(|r| r.variant.cold_runs && !r.cold.is_empty())
