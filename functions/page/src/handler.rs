@@ -187,6 +187,10 @@ async fn viewer(state: &Page, req: &Request, deadline: &Deadline) -> Result<View
         found = authenticate(&fresh.viewers, req.headers()).cloned();
     }
     found.map_err(|failure| {
+        if creds.viewers.is_empty() {
+            // For the operator only: the caller is told what a wrong key gets.
+            tracing::error!("the secret has no viewers: nobody can open the page (kitchenctl viewer add NAME)");
+        }
         tracing::warn!(reason = ?failure, "viewer authentication failed");
         let message = match failure {
             AuthFailure::Missing => "sign in: send your viewer key as 'Authorization: Bearer <key>'",

@@ -243,6 +243,28 @@ async fn device_keys_wrong_keys_and_no_key_do_not_open_the_page() {
 }
 
 #[tokio::test]
+async fn without_viewers_nobody_gets_in_and_the_operator_is_told() {
+    let sim = Sim::demo().spawn().await;
+    let kitchen = kitchen::testing::kitchen(&sim);
+    let page = Page::with_parts(kitchen, Reader::Dashboard, settings(false), rooms());
+    let (logs, _guard) = LogCapture::start();
+    let (status, body) = call(&page, get_rooms(VIEWER_KEY)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_viewer_key"))
+    );
+    assert!(
+        !body["message"].as_str().unwrap().contains("viewers"),
+        "told like a wrong key"
+    );
+    assert!(
+        logs.text().contains("the secret has no viewers"),
+        "{}",
+        logs.text()
+    );
+}
+
+#[tokio::test]
 async fn an_admin_ends_a_live_room_and_it_shows_empty_at_once() {
     let (sim, page) = dashboard_page(false).await;
     let (logs, _guard) = LogCapture::start();
