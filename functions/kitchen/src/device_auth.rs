@@ -28,9 +28,19 @@ impl AuthFailure {
     }
 }
 
-/// Finds the device for a request's `Authorization` header (exactly one,
-/// comma-joined repeats included: see [`crate::headers`]).
+/// Finds the device for a request's `Authorization` header.
 pub fn authenticate<'a>(keys: &'a Devices, headers: &HeaderMap) -> Result<&'a Device, AuthFailure> {
+    let key = bearer_key(headers)?;
+    if keys.is_empty() {
+        return Err(AuthFailure::NoKeysConfigured);
+    }
+    keys.identify(key).ok_or(AuthFailure::Unknown)
+}
+
+/// The key of the request's single `Authorization: Bearer <key>` header
+/// (exactly one, comma-joined repeats included: see [`crate::headers`]), for
+/// devices and page viewers alike.
+pub fn bearer_key(headers: &HeaderMap) -> Result<&str, AuthFailure> {
     let value = exactly_one(headers, header::AUTHORIZATION)
         .map_err(|e| match e {
             HeaderError::Missing => AuthFailure::Missing,
@@ -43,10 +53,7 @@ pub fn authenticate<'a>(keys: &'a Devices, headers: &HeaderMap) -> Result<&'a De
     if !scheme.eq_ignore_ascii_case("bearer") || key.is_empty() {
         return Err(AuthFailure::Malformed);
     }
-    if keys.is_empty() {
-        return Err(AuthFailure::NoKeysConfigured);
-    }
-    keys.identify(key).ok_or(AuthFailure::Unknown)
+    Ok(key)
 }
 
 #[cfg(test)]
@@ -63,14 +70,15 @@ mod tests {
         crate::devices::from_secret(secret.as_object().unwrap()).0
     }
 
-    /// Repeated headers reach a Lambda comma-joined into one value, so the
-    /// values are joined here the same way.
+    /// Each value sent as one more `Authorization` header, delivered as API
+    /// Gateway delivers repeats (comma-joined into one value).
     fn auth<'a>(k: &'a Devices, values: &[&str]) -> Result<&'a str, AuthFailure> {
-        let mut h = HeaderMap::new();
-        if !values.is_empty() {
-            h.insert(header::AUTHORIZATION, values.join(",").parse().unwrap());
-        }
-        authenticate(k, &h).map(|d| d.name.as_str())
+        let sent = values
+            .iter()
+            .fold(crate::testing::event("GET", "/x"), |e, v| {
+                e.header("authorization", v)
+            });
+        authenticate(k, sent.request().headers()).map(|d| d.name.as_str())
     }
 
     #[test]

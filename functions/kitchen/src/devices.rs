@@ -14,7 +14,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::keyring::{KeyRing, Named, check_key};
+use crate::keyring::{KeyRing, Named, check_key, entry_settings, read_entries};
 use crate::request::validate_email;
 use crate::rooms::validate_name;
 
@@ -48,7 +48,6 @@ pub struct Skipped {
 /// A key given to two devices opens neither (it would not say which device
 /// is calling); a name in both maps is the `devices` entry.
 pub fn from_secret(obj: &Map<String, Value>) -> (Devices, Vec<Skipped>) {
-    let mut candidates: Vec<(&'static str, &str, Device)> = Vec::new();
     let mut skipped = Vec::new();
     let mut skip = |field, name: &str, reason: &str| {
         skipped.push(Skipped {
@@ -57,54 +56,32 @@ pub fn from_secret(obj: &Map<String, Value>) -> (Devices, Vec<Skipped>) {
             reason: reason.to_owned(),
         })
     };
-    match obj.get("devices") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(devices)) => {
-            for (name, entry) in devices {
-                match device(name, entry) {
-                    Ok((key, device)) => candidates.push(("devices", key, device)),
-                    Err(why) => skip("devices", name, &why),
-                }
+    let mut candidates: Vec<(&'static str, &str, Device)> = read_entries(
+        obj,
+        "devices",
+        "must be an object of device name to settings",
+        |name, entry| device(name, entry).map(|(key, device)| ("devices", key, device)),
+        |name, why| skip("devices", name, why),
+    );
+    let legacy = read_entries(
+        obj,
+        "device_keys",
+        "must be an object of device name to key",
+        |name, key| {
+            if candidates.iter().any(|(_, _, d)| d.name == name) {
+                return Err("the device is also in \"devices\", which wins".into());
             }
-        }
-        Some(_) => skip(
-            "devices",
-            "*",
-            "must be an object of device name to settings",
-        ),
-    }
-    match obj.get("device_keys") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(keys)) => {
-            for (name, key) in keys {
-                if candidates.iter().any(|(_, _, d)| &d.name == name) {
-                    skip(
-                        "device_keys",
-                        name,
-                        "the device is also in \"devices\", which wins",
-                    );
-                    continue;
-                }
-                match check_key(Some(key)) {
-                    Ok(key) => candidates.push((
-                        "device_keys",
-                        key,
-                        Device {
-                            name: name.clone(),
-                            owner: None,
-                            room: None,
-                        },
-                    )),
-                    Err(why) => skip("device_keys", name, why),
-                }
-            }
-        }
-        Some(_) => skip(
-            "device_keys",
-            "*",
-            "must be an object of device name to key",
-        ),
-    }
+            let key = check_key(Some(key))?;
+            let device = Device {
+                name: name.to_owned(),
+                owner: None,
+                room: None,
+            };
+            Ok(("device_keys", key, device))
+        },
+        |name, why| skip("device_keys", name, why),
+    );
+    candidates.extend(legacy);
     let mut ring = Devices::default();
     for (field, key, device) in &candidates {
         let shared = candidates.iter().filter(|(_, k, _)| k == key).count() > 1;
@@ -116,20 +93,7 @@ pub fn from_secret(obj: &Map<String, Value>) -> (Devices, Vec<Skipped>) {
 }
 
 fn device<'a>(name: &str, entry: &'a Value) -> Result<(&'a str, Device), String> {
-    if name.trim().is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
-        return Err("a device name has 1 to 64 printable characters".into());
-    }
-    let fields = entry
-        .as_object()
-        .ok_or("must be an object with \"key\" (and optionally \"owner\", \"room\")")?;
-    if let Some(unknown) = fields
-        .keys()
-        .find(|k| !["key", "owner", "room"].contains(&k.as_str()))
-    {
-        return Err(format!(
-            "unknown setting {unknown:?} (known: key, owner, room)"
-        ));
-    }
+    let fields = entry_settings("device", name, entry, &["owner", "room"])?;
     let key = check_key(fields.get("key"))?;
     let owner = match fields.get("owner") {
         None | Some(Value::Null) => None,

@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -89,15 +90,74 @@ fn digest(s: &str) -> [u8; 32] {
 }
 
 /// Why a key in the secret is unusable; never quotes the key.
-pub fn check_key(key: Option<&serde_json::Value>) -> Result<&str, &'static str> {
+pub fn check_key(key: Option<&Value>) -> Result<&str, &'static str> {
     match key {
         // API Gateway would deliver such a key as if two had been sent.
-        Some(serde_json::Value::String(k)) if k.contains(',') => Err("its key contains a comma"),
-        Some(serde_json::Value::String(k)) if k.len() >= MIN_KEY_LEN => Ok(k),
-        Some(serde_json::Value::String(_)) => Err("its key is shorter than 16 characters"),
+        Some(Value::String(k)) if k.contains(',') => Err("its key contains a comma"),
+        Some(Value::String(k)) if k.len() >= MIN_KEY_LEN => Ok(k),
+        Some(Value::String(_)) => Err("its key is shorter than 16 characters"),
         Some(_) => Err("its key is not a string"),
         None => Err("it has no key"),
     }
+}
+
+/// The entries of the secret's `field`, an object of name → entry (`devices`,
+/// `device_keys`, `viewers`), each read by `read` in order. An entry `read`
+/// refuses is reported to `skip` by name and reason (never by key); a field
+/// that is not an object is reported as `*` with `shape`. Absent or `null`
+/// means no entries.
+pub fn read_entries<'a, T>(
+    secret: &'a Map<String, Value>,
+    field: &str,
+    shape: &str,
+    mut read: impl FnMut(&'a str, &'a Value) -> Result<T, String>,
+    mut skip: impl FnMut(&str, &str),
+) -> Vec<T> {
+    let mut read_ok = Vec::new();
+    match secret.get(field) {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(entries)) => {
+            for (name, entry) in entries {
+                match read(name, entry) {
+                    Ok(v) => read_ok.push(v),
+                    Err(why) => skip(name, &why),
+                }
+            }
+        }
+        Some(_) => skip("*", shape),
+    }
+    read_ok
+}
+
+/// The settings of a named entry (a `devices` or `viewers` entry): its name has
+/// 1 to 64 printable characters, and it is an object with `key` and otherwise
+/// only the `optional` settings. `kind` names the entry in the reasons.
+pub fn entry_settings<'a>(
+    kind: &str,
+    name: &str,
+    entry: &'a Value,
+    optional: &[&str],
+) -> Result<&'a Map<String, Value>, String> {
+    if name.trim().is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
+        return Err(format!("a {kind} name has 1 to 64 printable characters"));
+    }
+    let quoted: Vec<String> = optional.iter().map(|o| format!("\"{o}\"")).collect();
+    let fields = entry.as_object().ok_or_else(|| {
+        format!(
+            "must be an object with \"key\" (and optionally {})",
+            quoted.join(", ")
+        )
+    })?;
+    if let Some(unknown) = fields
+        .keys()
+        .find(|k| k.as_str() != "key" && !optional.contains(&k.as_str()))
+    {
+        return Err(format!(
+            "unknown setting {unknown:?} (known: key, {})",
+            optional.join(", ")
+        ));
+    }
+    Ok(fields)
 }
 
 #[cfg(test)]

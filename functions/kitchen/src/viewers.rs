@@ -10,12 +10,11 @@
 //! bad entry is skipped and reported by name, never by key; it does not take
 //! the other viewers, or the devices, down.
 
-use lambda_http::http::{HeaderMap, header};
+use lambda_http::http::HeaderMap;
 use serde_json::Value;
 
-use crate::device_auth::AuthFailure;
-use crate::headers::{HeaderError, exactly_one};
-use crate::keyring::{KeyRing, Named, check_key};
+use crate::device_auth::{AuthFailure, bearer_key};
+use crate::keyring::{KeyRing, Named, check_key, entry_settings, read_entries};
 
 /// One person who may open the page.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,25 +49,20 @@ pub fn from_secret(obj: &serde_json::Map<String, Value>) -> (Viewers, Vec<Skippe
             reason: reason.to_owned(),
         })
     };
-    match obj.get("viewers") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(viewers)) => {
-            for (name, entry) in viewers {
-                match viewer(name, entry) {
-                    Ok((key, v)) => {
-                        if !ring.insert(key, v) {
-                            skip(name, "its name or key is used by another viewer");
-                        }
-                    }
-                    Err(why) => skip(name, &why),
-                }
+    read_entries(
+        obj,
+        "viewers",
+        "\"viewers\" must be an object of name to {\"key\", \"admin\"}",
+        |name, entry| {
+            let (key, v) = viewer(name, entry)?;
+            if ring.insert(key, v) {
+                Ok(())
+            } else {
+                Err("its name or key is used by another viewer".into())
             }
-        }
-        Some(_) => skip(
-            "*",
-            "\"viewers\" must be an object of name to {\"key\", \"admin\"}",
-        ),
-    }
+        },
+        &mut skip,
+    );
     for s in &skipped {
         tracing::warn!(viewer = %s.name, reason = %s.reason, "a viewer entry in the secret was ignored");
     }
@@ -76,23 +70,9 @@ pub fn from_secret(obj: &serde_json::Map<String, Value>) -> (Viewers, Vec<Skippe
 }
 
 fn viewer<'a>(name: &str, entry: &'a Value) -> Result<(&'a str, Viewer), String> {
-    if name.trim().is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
-        return Err("a viewer name has 1 to 64 printable characters".into());
-    }
-    let fields = entry
-        .as_object()
-        .ok_or("must be an object with \"key\" (and optionally \"admin\")")?;
-    if let Some(unknown) = fields
-        .keys()
-        .find(|k| !["key", "admin"].contains(&k.as_str()))
-    {
-        return Err(format!("unknown setting {unknown:?} (known: key, admin)"));
-    }
+    let fields = entry_settings("viewer", name, entry, &["admin"])?;
+    // check_key also refuses a key with a comma (API Gateway would split it).
     let key = check_key(fields.get("key"))?;
-    if key.contains(',') {
-        // API Gateway would deliver it as if two keys had been sent.
-        return Err("its key contains a comma".into());
-    }
     let admin = match fields.get("admin") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
@@ -113,18 +93,7 @@ pub fn authenticate<'a>(
     viewers: &'a Viewers,
     headers: &HeaderMap,
 ) -> Result<&'a Viewer, AuthFailure> {
-    let value = exactly_one(headers, header::AUTHORIZATION)
-        .map_err(|e| match e {
-            HeaderError::Missing => AuthFailure::Missing,
-            HeaderError::Duplicated => AuthFailure::Duplicated,
-            HeaderError::Invalid => AuthFailure::Malformed,
-        })?
-        .trim();
-    let (scheme, key) = value.split_once(' ').ok_or(AuthFailure::Malformed)?;
-    let key = key.trim();
-    if !scheme.eq_ignore_ascii_case("bearer") || key.is_empty() {
-        return Err(AuthFailure::Malformed);
-    }
+    let key = bearer_key(headers)?;
     // No viewers configured and a wrong key look the same to a caller.
     viewers.identify(key).ok_or(AuthFailure::Unknown)
 }
@@ -140,9 +109,10 @@ mod tests {
     }
 
     fn auth<'a>(v: &'a Viewers, value: &str) -> Result<&'a Viewer, AuthFailure> {
-        let mut h = HeaderMap::new();
-        h.insert(header::AUTHORIZATION, value.parse().unwrap());
-        authenticate(v, &h)
+        let req = crate::testing::event("GET", "/api/rooms")
+            .header("authorization", value)
+            .request();
+        authenticate(v, req.headers())
     }
 
     #[test]
