@@ -23,6 +23,7 @@ pub mod request;
 pub mod rooms;
 pub mod secret;
 pub mod time;
+pub mod tls;
 pub mod token;
 pub mod viewers;
 pub mod webhook;

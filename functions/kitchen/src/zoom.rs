@@ -196,7 +196,8 @@ pub struct ZoomClient {
 
 impl ZoomClient {
     pub fn new(endpoints: &ZoomEndpoints, timeouts: Timeouts) -> Result<Self, String> {
-        let http = reqwest::Client::builder()
+        // Trust anchors compiled in: no OS store read at init (crate::tls).
+        let http = crate::tls::with_roots(reqwest::Client::builder())?
             .connect_timeout(timeouts.connect)
             .timeout(timeouts.request)
             .user_agent(concat!("coffee-kitchen/", env!("CARGO_PKG_VERSION")))
