@@ -456,10 +456,15 @@ fn lambda_env(
         // Globals of template.yaml, the simulator in place of Zoom.
         ("RUST_LOG", "info".into()),
         ("ZOOM_SECRET_ID", SECRET_ID.into()),
-        // One room, as the template's Rooms parameter passes it.
+        // One room, as the template's Rooms parameter passes it, with the
+        // simulator's channel for notify's posts.
         (
             "KITCHEN_ROOMS",
-            format!(r#"{{"kitchen":"{}"}}"#, events::MEETING_ID),
+            format!(
+                r#"{{"kitchen":{{"meeting_id":"{}","channel":"{}"}}}}"#,
+                events::MEETING_ID,
+                zoom_sim::DEMO_KITCHEN_CHANNEL
+            ),
         ),
         ("ZOOM_API_URL", format!("{}/v2", ctx.args.sim)),
         ("ZOOM_OAUTH_URL", format!("{}/oauth/token", ctx.args.sim)),
