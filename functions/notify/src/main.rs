@@ -6,6 +6,8 @@ mod handler;
 #[cfg(test)]
 mod stream_tests;
 #[cfg(test)]
+mod template_tests;
+#[cfg(test)]
 mod tests;
 
 #[tokio::main]
