@@ -3,6 +3,7 @@
 use serde::{Deserialize, Deserializer};
 
 use crate::people::{Identity, People, Sighting, group};
+use crate::time::{parse_rfc3339, unix_millis};
 
 /// One entry of `GET /metrics/meetings/{id}/participants` (accounts.json,
 /// `dashboardMeetingParticipants`). A person who rejoins appears once per join.
@@ -23,6 +24,9 @@ pub struct Participant {
     pub user_name: Option<String>,
     #[serde(default, deserialize_with = "lenient")]
     pub status: Option<String>,
+    /// When this entry joined (RFC 3339; a rejoin is a new entry).
+    #[serde(default, deserialize_with = "lenient")]
+    pub join_time: Option<String>,
     #[serde(default, deserialize_with = "lenient")]
     pub leave_time: Option<String>,
 }
@@ -57,6 +61,10 @@ pub struct Headcount {
     pub count: usize,
     /// Display names of the people counted, one per person, sorted.
     pub names: Vec<String>,
+    /// The earliest `join_time` among the entries present (ms since the
+    /// epoch): when the people now in the room started arriving. `None` when
+    /// nobody is present or no present entry carries a readable time.
+    pub occupied_since_ms: Option<u64>,
 }
 
 /// The people present in dashboard `entries`, grouped by [`crate::people`]'s
@@ -85,6 +93,12 @@ pub fn headcount(entries: &[Participant]) -> Headcount {
     Headcount {
         count: people.count(),
         names: people.names(),
+        occupied_since_ms: entries
+            .iter()
+            .filter(|p| p.is_present())
+            .filter_map(|p| parse_rfc3339(p.join_time.as_deref()?))
+            .map(unix_millis)
+            .min(),
     }
 }
 
@@ -101,17 +115,21 @@ mod tests {
     #[test]
     fn rejoins_waiting_room_and_leavers() {
         let entries = parse(json!([
-            {"participant_uuid": "A1", "user_name": "Alice", "status": "in_meeting"},
-            {"participant_uuid": "B1", "participant_user_id": "bob", "user_name": "Bob", "status": "in_meeting", "leave_time": "2026-01-01T10:00:00Z"},
-            {"participant_uuid": "B2", "participant_user_id": "bob", "user_name": "Bob", "status": "in_meeting"},
-            {"participant_uuid": "D1", "user_name": "Dave", "status": "in_waiting_room"},
-            {"participant_uuid": "E1", "user_name": "Eve", "status": "in_meeting", "leave_time": "2026-01-01T10:00:00Z"},
+            {"participant_uuid": "A1", "user_name": "Alice", "status": "in_meeting", "join_time": "2026-01-01T09:30:00Z"},
+            {"participant_uuid": "B1", "participant_user_id": "bob", "user_name": "Bob", "status": "in_meeting", "join_time": "2026-01-01T09:00:00Z", "leave_time": "2026-01-01T10:00:00Z"},
+            {"participant_uuid": "B2", "participant_user_id": "bob", "user_name": "Bob", "status": "in_meeting", "join_time": "2026-01-01T10:01:00Z"},
+            {"participant_uuid": "D1", "user_name": "Dave", "status": "in_waiting_room", "join_time": "2026-01-01T08:00:00Z"},
+            {"participant_uuid": "E1", "user_name": "Eve", "status": "in_meeting", "join_time": "2026-01-01T07:00:00Z", "leave_time": "2026-01-01T10:00:00Z"},
         ]));
+        // Occupied since Alice's join: the earlier joins of Bob, Dave (waiting)
+        // and Eve (left) are not of anyone in the room now.
+        let alice_joined = parse_rfc3339("2026-01-01T09:30:00Z").map(unix_millis);
         assert_eq!(
             headcount(&entries),
             Headcount {
                 count: 2,
-                names: vec!["Alice".into(), "Bob".into()]
+                names: vec!["Alice".into(), "Bob".into()],
+                occupied_since_ms: alice_joined,
             }
         );
     }
@@ -137,5 +155,15 @@ mod tests {
         assert_eq!(entries[0].user_id.as_deref(), Some("42"));
         assert_eq!(entries[0].email, None);
         assert_eq!(headcount(&entries).count, 0);
+    }
+
+    #[test]
+    fn occupied_since_needs_a_readable_join_time() {
+        let entries = parse(json!([
+            {"participant_uuid": "A1", "status": "in_meeting", "join_time": "not a time"},
+            {"participant_uuid": "B1", "status": "in_meeting"},
+        ]));
+        assert_eq!(headcount(&entries).occupied_since_ms, None);
+        assert_eq!(headcount(&[]).occupied_since_ms, None);
     }
 }

@@ -2,28 +2,41 @@
 //! for viewers, `POST /api/rooms/{room}/end` and `POST /api/rooms/{room}/announce` for admins. Viewers sign in
 //! with `Authorization: Bearer <key>` (the secret's `viewers`); no cookies, so
 //! no cross-site request can end a meeting. Counts come from where the
-//! device's count comes from (see [`crate::board`]).
+//! device's count comes from, read the same way ([`kitchen::occupancy`]).
+//!
+//! `GET /api/rooms` answers 200 `{"rooms": [...], "viewer": {"name", "admin"}}`
+//! once the viewer is signed in, one entry per room, live rooms first:
+//! `room`, `meeting_id`, `live`, `count`, `names` (only with
+//! `KITCHEN_SHOW_NAMES`), `join_url` (null while Zoom cannot give it),
+//! `occupied_since` (the earliest join of those in the room; null when empty
+//! or unknown), `as_of`, `stale` (an older count, served while its source
+//! fails) and `source` (`dashboard` or `webhook`). A room whose count cannot be
+//! read at all does not fail the others: it carries `"error": "<code>"` and
+//! `"message"` (the codes the device's count would answer with, e.g.
+//! `presence_unavailable`, `zoom_rate_limited`), with `live`, `count`,
+//! `occupied_since`, `as_of` and `source` null and `stale` false.
 
-use std::time::SystemTime;
+use std::sync::Arc;
 
 use kitchen::announce::{Options, message_from_json};
-use kitchen::app::Kitchen;
+use kitchen::app::AppState;
+use kitchen::credentials::Credentials;
 use kitchen::deadline::Deadline;
 use kitchen::device_auth::AuthFailure;
 use kitchen::http::{ApiError, json_response, respond};
+use kitchen::join_links::JoinLinks;
 use kitchen::lambda_http::http::{Method, StatusCode};
 use kitchen::lambda_http::{Body, Error, Request, Response};
-use kitchen::presence::PresenceStore;
+use kitchen::occupancy::{Occupancy, Reading};
 use kitchen::request::content_type;
-use kitchen::time::{format_rfc3339, unix_millis};
+use kitchen::rooms::Room;
+use kitchen::time::format_rfc3339;
 use kitchen::viewers::{Viewer, authenticate};
-use kitchen::webhook::WebhookEvent;
 use kitchen::zoom::{ZoomError, codes};
 use serde::Serialize;
 
 use crate::assets;
-use crate::board::{Reader, Room};
-use crate::config::{PageConfig, Settings, SourceConfig};
+use crate::config::PageConfig;
 
 /// `{"message"}` of at most 1024 characters, escaped: far below this.
 const MAX_ANNOUNCE_BODY: usize = 16 * 1024;
@@ -32,57 +45,39 @@ const MAX_ANNOUNCE_BODY: usize = 16 * 1024;
 pub const END_SCOPE: &str = "meeting:update:status:admin";
 
 pub struct Page {
-    pub kitchen: Kitchen,
-    reader: Reader,
-    settings: Settings,
-    rooms: Vec<Room>,
+    pub app: AppState,
+    occupancy: Occupancy,
+    join_links: JoinLinks,
     /// Who sends announcements (`ZOOM_TECH_USER`).
     tech_user: Option<String>,
 }
 
 impl Page {
     pub async fn new(config: PageConfig) -> Result<Self, Error> {
-        let (kitchen, reader) = match config.source {
-            SourceConfig::Dashboard => (
-                Kitchen::from_config(config.common).await?,
-                Reader::Dashboard,
-            ),
-            SourceConfig::Presence { table } => {
-                let (kitchen, sdk) =
-                    Kitchen::with_aws(config.common, kitchen::app::DEFAULT_DEADLINE).await?;
-                (kitchen, Reader::Presence(PresenceStore::new(&sdk, table)))
-            }
-            SourceConfig::Auto { table } => {
-                let (kitchen, sdk) =
-                    Kitchen::with_aws(config.common, kitchen::app::DEFAULT_DEADLINE).await?;
-                (kitchen, Reader::Auto(PresenceStore::new(&sdk, table)))
-            }
-        };
-        let rooms = kitchen
-            .config
-            .rooms
-            .iter()
-            .cloned()
-            .map(Room::new)
-            .collect();
-        let page = Self::with_parts(kitchen, reader, config.settings, rooms);
+        let (app, occupancy) = Occupancy::with_app(config.common, config.occupancy).await?;
+        let page = Self::with_occupancy(app, occupancy);
         Ok(match config.tech_user {
             Some(u) => page.with_tech_user(u),
             None => page,
         })
     }
 
+    /// The page for the state's rooms, counted from `source` (tests).
+    #[cfg(test)]
     pub fn with_parts(
-        kitchen: Kitchen,
-        reader: Reader,
-        settings: Settings,
-        rooms: Vec<Room>,
+        app: AppState,
+        source: kitchen::occupancy::Source,
+        settings: kitchen::occupancy::Settings,
     ) -> Self {
+        let occupancy = Occupancy::new(source, settings, &app.config.rooms);
+        Self::with_occupancy(app, occupancy)
+    }
+
+    fn with_occupancy(app: AppState, occupancy: Occupancy) -> Self {
         Self {
-            kitchen,
-            reader,
-            settings,
-            rooms,
+            join_links: JoinLinks::new(&app.config.rooms),
+            app,
+            occupancy,
             tech_user: None,
         }
     }
@@ -94,10 +89,27 @@ impl Page {
     }
 
     fn room(&self, name: &str) -> Result<&Room, ApiError> {
-        self.rooms
-            .iter()
-            .find(|r| r.spec.name == name)
+        self.app
+            .config
+            .rooms
+            .get(name)
             .ok_or_else(|| unknown_room(name))
+    }
+
+    /// The room's join link (a failure is logged and not kept; `None` until
+    /// Zoom answers).
+    async fn join_url(
+        &self,
+        room: &Room,
+        creds: &Credentials,
+        deadline: &Deadline,
+    ) -> Option<String> {
+        let link = deadline
+            .run(self.join_links.get(&self.app.zoom, creds, room))
+            .await
+            .unwrap_or(Err(ZoomError::Timeout));
+        link.inspect_err(|e| tracing::warn!(room = %room.name, error = %e, "the room's join URL could not be read"))
+            .ok()
     }
 }
 
@@ -179,10 +191,10 @@ fn reject_input(req: &Request) -> Result<(), ApiError> {
 /// a viewer just added with `kitchenctl viewer add` gets in at once; a revoked
 /// one is out when the copy is older than `KITCHEN_SECRET_TTL_SECONDS`.
 async fn viewer(state: &Page, req: &Request, deadline: &Deadline) -> Result<Viewer, ApiError> {
-    let creds = state.kitchen.credentials_within(deadline).await?;
+    let creds = state.app.credentials_within(deadline).await?;
     let mut found = authenticate(&creds.viewers, req.headers()).cloned();
     if found == Err(AuthFailure::Unknown)
-        && let Ok(Some(fresh)) = deadline.run(state.kitchen.credentials.reread_early()).await
+        && let Ok(Some(fresh)) = deadline.run(state.app.credentials.reread_early()).await
     {
         found = authenticate(&fresh.viewers, req.headers()).cloned();
     }
@@ -218,50 +230,84 @@ struct ViewerBody<'a> {
 struct RoomBody<'a> {
     room: &'a str,
     meeting_id: &'a str,
-    live: bool,
-    count: usize,
+    live: Option<bool>,
+    count: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     names: Option<Vec<String>>,
     join_url: Option<String>,
     occupied_since: Option<String>,
-    as_of: String,
+    as_of: Option<String>,
     stale: bool,
-    source: &'static str,
+    source: Option<&'static str>,
+    /// Only on a room whose count could not be read: the error's code and message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+}
+
+impl<'a> RoomBody<'a> {
+    fn new(
+        room: &'a Room,
+        join_url: Option<String>,
+        read: Result<Reading, ApiError>,
+        show_names: bool,
+    ) -> Self {
+        let mut body = Self {
+            room: &room.name,
+            meeting_id: &room.meeting_id,
+            live: None,
+            count: None,
+            names: None,
+            join_url,
+            occupied_since: None,
+            as_of: None,
+            stale: false,
+            source: None,
+            error: None,
+            message: None,
+        };
+        match read {
+            Ok(Reading {
+                snapshot: snap,
+                stale,
+            }) => {
+                body.live = Some(snap.live);
+                body.count = Some(snap.count);
+                body.names = show_names.then(|| snap.names.clone());
+                body.occupied_since = snap.occupied_since().map(format_rfc3339);
+                body.as_of = Some(format_rfc3339(snap.as_of));
+                body.stale = stale;
+                body.source = Some(snap.source);
+            }
+            Err(e) => {
+                tracing::warn!(room = %room.name, error = e.code, "the room's count could not be read; the other rooms are served");
+                body.error = Some(e.code);
+                body.message = Some(e.message);
+            }
+        }
+        body
+    }
 }
 
 async fn rooms(state: &Page, req: &Request) -> Result<Response<Body>, ApiError> {
-    let deadline = state.kitchen.deadline_for(req);
+    let deadline = state.app.deadline_for(req);
     let who = viewer(state, req, &deadline).await?;
     reject_input(req)?;
-    let creds = state.kitchen.credentials_within(&deadline).await?;
-    let mut out = Vec::with_capacity(state.rooms.len());
-    for room in &state.rooms {
-        let (snap, stale) = room
-            .snapshot(
-                &state.reader,
-                &state.settings,
-                &state.kitchen,
-                &creds,
-                &deadline,
-            )
-            .await?;
-        out.push(RoomBody {
-            room: &room.spec.name,
-            meeting_id: &room.spec.meeting_id,
-            live: snap.live,
-            count: snap.count,
-            names: state.settings.show_names.then(|| snap.names.clone()),
-            join_url: room.join_url(&state.kitchen, &creds, &deadline).await,
-            occupied_since: snap.occupied_since_ms.map(|ms| {
-                format_rfc3339(SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms))
-            }),
-            as_of: format_rfc3339(snap.as_of),
-            stale,
-            source: snap.source,
-        });
+    let creds: Arc<Credentials> = state.app.credentials_within(&deadline).await?;
+    let show_names = state.occupancy.settings().show_names;
+    let mut out = Vec::with_capacity(state.app.config.rooms.len());
+    for room in state.app.config.rooms.iter() {
+        let read = state.occupancy.read(&state.app, room, &deadline).await;
+        let join_url = state.join_url(room, &creds, &deadline).await;
+        out.push(RoomBody::new(room, join_url, read, show_names));
     }
     // Live rooms first, then by name.
-    out.sort_by(|a, b| b.live.cmp(&a.live).then(a.room.cmp(b.room)));
+    out.sort_by(|a, b| {
+        (b.live == Some(true))
+            .cmp(&(a.live == Some(true)))
+            .then(a.room.cmp(b.room))
+    });
     tracing::debug!(viewer = %who.name, rooms = out.len(), "rooms served");
     Ok(json_response(
         StatusCode::OK,
@@ -276,15 +322,14 @@ async fn rooms(state: &Page, req: &Request) -> Result<Response<Body>, ApiError> 
 }
 
 async fn end(state: &Page, req: &Request, room_name: &str) -> Result<Response<Body>, ApiError> {
-    let deadline = state.kitchen.deadline_for(req);
+    let deadline = state.app.deadline_for(req);
     let who = viewer(state, req, &deadline).await?;
     reject_input(req)?;
     admin_only(&who, "end a meeting")?;
     let room = state.room(room_name)?;
-    let meeting_id = &room.spec.meeting_id;
-    let creds = state.kitchen.credentials_within(&deadline).await?;
+    let creds = state.app.credentials_within(&deadline).await?;
     let ended = deadline
-        .run(state.kitchen.zoom.end_meeting(&creds, meeting_id))
+        .run(state.app.zoom.end_meeting(&creds, &room.meeting_id))
         .await
         .unwrap_or(Err(ZoomError::Timeout))
         .map_err(|e| end_error(&e))?;
@@ -296,23 +341,7 @@ async fn end(state: &Page, req: &Request, room_name: &str) -> Result<Response<Bo
         ));
     }
     tracing::info!(room = %room_name, viewer = %who.name, "meeting ended from the page");
-    room.mark_ended();
-    if let Some(store) = state.reader.store() {
-        // As if Zoom's meeting.ended had arrived: everyone counted so far is out.
-        let event = WebhookEvent::MeetingEnded {
-            meeting_id: meeting_id.clone(),
-            at_ms: unix_millis(SystemTime::now()),
-        };
-        match deadline.run(store.apply(meeting_id, &event)).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => {
-                tracing::warn!(room = %room_name, error = %e, "the end could not be recorded in the presence table; Zoom's webhook will")
-            }
-            Err(_) => {
-                tracing::warn!(room = %room_name, "recording the end in the presence table ran out of time; Zoom's webhook will")
-            }
-        }
-    }
+    state.occupancy.mark_ended(room, &deadline).await;
     Ok(json_response(
         StatusCode::OK,
         &serde_json::json!({ "ended": true }),
@@ -338,7 +367,7 @@ async fn announce(
     req: &Request,
     room_name: &str,
 ) -> Result<Response<Body>, ApiError> {
-    let deadline = state.kitchen.deadline_for(req);
+    let deadline = state.app.deadline_for(req);
     let who = viewer(state, req, &deadline).await?;
     if req.uri().query().is_some_and(|q| !q.is_empty()) {
         return Err(ApiError::bad_request(
@@ -378,12 +407,12 @@ async fn announce(
             "announcements need ZOOM_TECH_USER, the Zoom user who sends them",
         )
     })?;
-    let creds = state.kitchen.credentials_within(&deadline).await?;
+    let creds = state.app.credentials_within(&deadline).await?;
     let outcome = kitchen::announce::announce(
-        &state.kitchen.zoom,
+        &state.app.zoom,
         &creds,
         tech_user,
-        &room.spec.meeting_id,
+        &room.meeting_id,
         &message,
         &Options::within(deadline),
     )

@@ -2,7 +2,6 @@ use kitchen::config::Env;
 use kitchen::lambda_http::{Error, run, service_fn, tracing};
 
 mod assets;
-mod board;
 mod config;
 mod handler;
 #[cfg(test)]

@@ -4,19 +4,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use kitchen::app::Kitchen;
+use kitchen::app::AppState;
 use kitchen::credentials::{CredentialSource, Credentials};
-use kitchen::rooms::Rooms;
+use kitchen::occupancy::{Settings, Source};
 use kitchen::testing::{
-    DEVICE_KEY, Event, LogCapture, assert_refused, body_json, common_config, event, fast_timeouts,
-    fixture, hostile_requests,
+    DEVICE_KEY, Event, LogCapture, assert_refused, body_json, common_config, demo_rooms, event,
+    fast_timeouts, fixture, hostile_requests,
 };
 use kitchen::viewers::from_secret;
 use serde_json::{Value, json};
-use zoom_sim::{DEMO_LOUNGE_MEETING_ID, DEMO_MEETING_ID, Sim, SimHandle};
+use zoom_sim::{DEMO_MEETING_ID, Sim, SimHandle};
 
-use crate::board::{Reader, Room};
-use crate::config::Settings;
 use crate::handler::{END_SCOPE, Page, handle};
 
 const VIEWER_KEY: &str = "demo-viewer-key-0001";
@@ -44,28 +42,21 @@ fn settings(show_names: bool) -> Settings {
     }
 }
 
-/// The two rooms the demo account has: the kitchen (running, three people)
-/// and the lounge (idle), as `KITCHEN_ROOMS` would configure them.
-fn rooms() -> Vec<Room> {
-    let rooms = Rooms::parse(
-        &json!({"kitchen": DEMO_MEETING_ID, "lounge": DEMO_LOUNGE_MEETING_ID}).to_string(),
-    )
-    .unwrap();
-    rooms.iter().cloned().map(Room::new).collect()
-}
-
-fn kitchen_on(sim: &SimHandle) -> Kitchen {
-    let config = common_config(sim, CredentialSource::Inline(Arc::new(credentials())));
-    Kitchen::new(config, None, fast_timeouts(), Duration::from_secs(2)).expect("kitchen")
+/// The state on the simulator with the two rooms the demo account has: the
+/// kitchen (running, three people) and the lounge (idle), as `KITCHEN_ROOMS`
+/// would configure them.
+fn app_with_viewers(sim: &SimHandle) -> AppState {
+    let mut config = common_config(sim, CredentialSource::Inline(Arc::new(credentials())));
+    config.rooms = demo_rooms();
+    AppState::new(config, None, fast_timeouts(), Duration::from_secs(2)).expect("app state")
 }
 
 async fn dashboard_page(show_names: bool) -> (SimHandle, Page) {
     let sim = Sim::demo().spawn().await;
     let page = Page::with_parts(
-        kitchen_on(&sim),
-        Reader::Dashboard,
+        app_with_viewers(&sim),
+        Source::Dashboard,
         settings(show_names),
-        rooms(),
     );
     (sim, page)
 }
@@ -245,8 +236,8 @@ async fn device_keys_wrong_keys_and_no_key_do_not_open_the_page() {
 #[tokio::test]
 async fn without_viewers_nobody_gets_in_and_the_operator_is_told() {
     let sim = Sim::demo().spawn().await;
-    let kitchen = kitchen::testing::kitchen(&sim);
-    let page = Page::with_parts(kitchen, Reader::Dashboard, settings(false), rooms());
+    let app = kitchen::testing::kitchen(&sim);
+    let page = Page::with_parts(app, Source::Dashboard, settings(false));
     let (logs, _guard) = LogCapture::start();
     let (status, body) = call(&page, get_rooms(VIEWER_KEY)).await;
     assert_eq!(
@@ -559,10 +550,11 @@ async fn added_viewers_get_in_at_once_and_revoked_ones_are_out_after_the_ttl() {
                 early_every: Duration::from_secs(60),
             },
         };
-        let config = common_config(&sim, source);
-        let kitchen =
-            Kitchen::new(config, Some(&sdk), fast_timeouts(), Duration::from_secs(2)).unwrap();
-        Page::with_parts(kitchen, Reader::Dashboard, settings(false), rooms())
+        let mut config = common_config(&sim, source);
+        config.rooms = demo_rooms();
+        let app =
+            AppState::new(config, Some(&sdk), fast_timeouts(), Duration::from_secs(2)).unwrap();
+        Page::with_parts(app, Source::Dashboard, settings(false))
     };
     // A copy kept for five minutes: only the early re-read can know ada.
     let page = page_with_ttl(Duration::from_secs(300));
@@ -620,10 +612,9 @@ mod presence {
         store.create_table().await.unwrap();
         let sim = Sim::demo().spawn().await;
         let page = Page::with_parts(
-            kitchen_on(&sim),
-            Reader::Presence(PresenceStore::new(&sdk, &table)),
+            app_with_viewers(&sim),
+            Source::Presence(PresenceStore::new(&sdk, &table)),
             settings(true),
-            rooms(),
         );
         (sim, page, store)
     }
