@@ -33,11 +33,6 @@ pub struct AppState {
     pub fallback_budget: Duration,
 }
 
-/// The state's first name, kept while the crates that use it move to
-/// [`AppState`] (the webhook, reconcile, page and notify functions); remove it
-/// when nothing names it.
-pub type Kitchen = AppState;
-
 impl AppState {
     pub fn new(
         config: CommonConfig,

@@ -179,7 +179,7 @@
     notes.forEach(function (n, room) { if (n.until < now) notes.delete(room); });
     rooms.forEach(function (r, i) {
       seen.add(r.room);
-      stale = stale || r.stale;
+      stale = stale || r.stale || !!r.error;
       var sig = JSON.stringify([r, admin, confirming.has(r.room), announcing.has(r.room), busy.has(r.room),
         (notes.get(r.room) || {}).text || '']);
       var c = cards.get(r.room);
@@ -201,13 +201,14 @@
     list.classList.remove('stale');
     lastOk = new Date().toISOString();
     setStatus(stale
-      ? 'Some counts are stale: Zoom or the presence table is not answering. Updated ' + time(lastOk, true) + '.'
+      ? 'Some counts are stale or unavailable: Zoom or the presence table is not answering. Updated ' + time(lastOk, true) + '.'
       : 'Updated ' + time(lastOk, true) + '. Refreshes every 5 seconds.', stale);
   }
 
   function fill(card, r) {
     var focused = card.contains(document.activeElement) && document.activeElement.dataset.action;
-    card.setAttribute('data-count', String(r.count));
+    // A room whose count could not be read carries `error`: no number to show.
+    if (r.error) card.removeAttribute('data-count'); else card.setAttribute('data-count', String(r.count));
     card.classList.toggle('live', !!r.live);
     card.classList.toggle('is-stale', !!r.stale);
     card.setAttribute('aria-labelledby', 'room-' + r.room);
@@ -217,8 +218,9 @@
         el('h3', { id: 'room-' + r.room, text: r.room }),
         el('span', { class: 'badge', text: r.live ? 'Live' : 'Idle' })
       ]),
-      el('p', { class: 'count', text: r.count > 0 ? people : 'empty' })
+      el('p', { class: 'count', text: r.error ? 'Count unavailable' : r.count > 0 ? people : 'empty' })
     ];
+    if (r.error) kids.push(el('p', { class: 'stale-note', text: String(r.message || r.error) }));
     if (Array.isArray(r.names) && r.names.length) {
       kids.push(el('ul', { class: 'names', 'aria-label': 'Who is in the ' + r.room },
         r.names.map(function (n) { return el('li', { text: String(n) }); })));
