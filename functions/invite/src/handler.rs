@@ -11,20 +11,18 @@
 //! one GetItem. None for requests refused before that (bad key, bad body,
 //! another recipient).
 
-use std::collections::HashMap;
 use std::time::SystemTime;
 
 use kitchen::app::AppState;
-use kitchen::cache::Cached;
 use kitchen::deadline::Deadline;
 use kitchen::devices::Device;
 use kitchen::http::{ApiError, json_response, respond};
+use kitchen::join_links::JoinLinks;
 use kitchen::lambda_http::http::{Method, StatusCode};
 use kitchen::lambda_http::{Body, Error, Request, Response};
 use kitchen::limits::{InviteLimits, Limit, Reservation, Ticket};
 use kitchen::metrics::{self, Metric};
 use kitchen::request::{content_type, email_from_body};
-use kitchen::rooms::Room;
 use kitchen::zoom::{ZoomError, codes};
 use serde::Serialize;
 
@@ -38,7 +36,7 @@ pub struct Invite {
     limits: Option<InviteLimits>,
     /// Each room's join link: its configured override, or fetched from Zoom
     /// once per container.
-    join_urls: HashMap<String, Cached<String>>,
+    join_links: JoinLinks,
 }
 
 impl Invite {
@@ -73,38 +71,13 @@ impl Invite {
                 "KITCHEN_LIMITS_TABLE is not set: invites are NOT limited per device (the stack always sets it)"
             );
         }
-        let join_urls = app
-            .config
-            .rooms
-            .iter()
-            .map(|r| {
-                let cell = r
-                    .join_url
-                    .clone()
-                    .map_or_else(Cached::default, Cached::with_value);
-                (r.name.clone(), cell)
-            })
-            .collect();
+        let join_links = JoinLinks::new(&app.config.rooms);
         Self {
             app,
             tech_user,
             template,
             limits,
-            join_urls,
-        }
-    }
-
-    /// The room's join link: configured, cached, or asked of Zoom once.
-    async fn join_url(
-        &self,
-        creds: &kitchen::credentials::Credentials,
-        room: &Room,
-    ) -> Result<String, ZoomError> {
-        let fetch = || self.app.zoom.join_url(creds, &room.meeting_id);
-        match self.join_urls.get(&room.name) {
-            Some(cell) => cell.get_or_refresh(|_| true, fetch).await,
-            // Every configured room has its cell; `room` comes from the same list.
-            None => fetch().await,
+            join_links,
         }
     }
 }
@@ -169,7 +142,7 @@ async fn send(
     let ticket = reserve(state, device_name, deadline).await?;
     let delivered = deadline
         .run(async {
-            let join_url = state.join_url(&creds, room).await?;
+            let join_url = state.join_links.get(&state.app.zoom, &creds, room).await?;
             let message = render(&state.template, &room.name, &join_url);
             k.zoom
                 .send_chat_message(&creds, &state.tech_user, &email, &message)
