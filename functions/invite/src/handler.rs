@@ -296,13 +296,18 @@ mod tests {
 
     async fn setup() -> (SimHandle, Invite) {
         let sim = Sim::demo().spawn().await;
-        let state = Invite::with_app(
-            kitchen(&sim),
+        let state = demo_invite(kitchen(&sim));
+        (sim, state)
+    }
+
+    /// The simulator's tech user, the default message, no limits.
+    fn demo_invite(app: AppState) -> Invite {
+        Invite::with_app(
+            app,
             DEMO_TECH_USER.into(),
             DEFAULT_MESSAGE_TEMPLATE.into(),
             None,
-        );
-        (sim, state)
+        )
     }
 
     async fn call(state: &Invite, req: Request) -> (u16, serde_json::Value) {
@@ -505,14 +510,8 @@ mod tests {
 
     /// An invite whose state is built from `config` (the simulator's, adjusted).
     fn invite_with(config: kitchen::config::CommonConfig, tech_user: &str) -> Invite {
-        let k = AppState::new(
-            config,
-            None,
-            kitchen::testing::fast_timeouts(),
-            std::time::Duration::from_secs(2),
-        )
-        .unwrap();
-        Invite::with_app(k, tech_user.into(), DEFAULT_MESSAGE_TEMPLATE.into(), None)
+        let app = kitchen::testing::app(config);
+        Invite::with_app(app, tech_user.into(), DEFAULT_MESSAGE_TEMPLATE.into(), None)
     }
 
     fn demo_config(
@@ -528,13 +527,7 @@ mod tests {
     /// The remaining upstream failures, each with its status and JSON code.
     #[tokio::test]
     async fn every_upstream_failure_has_its_status_and_code() {
-        let sim = Sim::demo().spawn().await;
-        let state = Invite::with_app(
-            kitchen(&sim),
-            DEMO_TECH_USER.into(),
-            DEFAULT_MESSAGE_TEMPLATE.into(),
-            None,
-        );
+        let (sim, state) = setup().await;
         sim.sim.push_fault(
             Endpoint::Chat,
             Fault::Status {

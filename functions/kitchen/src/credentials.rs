@@ -289,7 +289,7 @@ impl CredentialStore {
                     .as_ref()
                     .ok_or_else(|| CredentialError::Unavailable("no AWS configuration".into()))?;
                 let out = client.get_secret_value().secret_id(secret_id).send().await.map_err(|e| {
-                    let reason = describe_sdk_error(&e);
+                    let (_, reason) = describe_sdk_error(&e);
                     tracing::warn!(secret_id = %secret_id, error = %reason, "reading the credentials secret failed");
                     CredentialError::Unavailable(reason)
                 })?;
@@ -306,19 +306,41 @@ impl CredentialStore {
     }
 }
 
-/// A short description of an SDK failure: the service's error code, or the kind
-/// of transport failure. AWS error messages carry no secret values.
-fn describe_sdk_error<E, R>(err: &aws_sdk_secretsmanager::error::SdkError<E, R>) -> String
+/// An AWS SDK failure (any service: Secrets Manager, DynamoDB,
+/// CloudFormation) as the service's error code, when AWS answered, and a short
+/// description: the code and AWS's message, or the kind of transport failure.
+/// AWS error messages carry no secret values. Used by the functions and
+/// kitchenctl alike.
+pub fn describe_sdk_error<E, R>(
+    err: &aws_sdk_secretsmanager::error::SdkError<E, R>,
+) -> (Option<&str>, String)
 where
     E: aws_sdk_secretsmanager::error::ProvideErrorMetadata,
 {
     use aws_sdk_secretsmanager::error::SdkError;
     match err {
-        SdkError::ServiceError(s) => s.err().code().unwrap_or("service error").to_owned(),
-        SdkError::TimeoutError(_) => "timed out".into(),
-        SdkError::DispatchFailure(_) => "Secrets Manager unreachable".into(),
-        SdkError::ResponseError(_) => "unreadable response".into(),
-        _ => "request could not be built".into(),
+        SdkError::ServiceError(s) => {
+            let code = s.err().code();
+            let text = match (code, s.err().message()) {
+                (Some(c), Some(m)) => format!("{c}: {m}"),
+                (Some(c), None) => c.to_owned(),
+                _ => "service error".to_owned(),
+            };
+            (code, text)
+        }
+        SdkError::TimeoutError(_) => (None, "timed out".into()),
+        SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => {
+            (None, "could not connect".into())
+        }
+        SdkError::DispatchFailure(_) => (
+            None,
+            "could not send the request (no AWS credentials or region?)".into(),
+        ),
+        SdkError::ResponseError(_) => (None, "unreadable response".into()),
+        _ => (
+            None,
+            "the request could not be built (no AWS region configured?)".into(),
+        ),
     }
 }
 

@@ -89,18 +89,7 @@ mod tests {
     use super::*;
 
     fn request_with_deadline(deadline_ms: Option<u64>) -> Request {
-        let event = serde_json::json!({
-            "version": "2.0", "routeKey": "ANY /x", "rawPath": "/x", "rawQueryString": "",
-            "headers": {},
-            "requestContext": {
-                "accountId": "1", "apiId": "a", "domainName": "a.example", "domainPrefix": "a",
-                "http": {"method": "GET", "path": "/x", "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "t"},
-                "requestId": "r", "routeKey": "ANY /x", "stage": "$default",
-                "time": "22/Nov/2026:20:05:32 +0000", "timeEpoch": 1_795_464_332_000_u64
-            },
-            "isBase64Encoded": false
-        });
-        let req = lambda_http::request::from_str(&event.to_string()).expect("a v2 event");
+        let req = crate::testing::event("GET", "/x").request();
         match deadline_ms {
             Some(ms) => {
                 let mut ctx = Context::default();

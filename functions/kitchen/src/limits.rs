@@ -102,22 +102,29 @@ impl InviteLimits {
         let day = now_ms / DAY_MS;
         let cutoff = now_ms.saturating_sub(self.settings.interval.as_millis() as u64);
         let expires = now_ms / 1000 + 2 * 86_400;
+        // Both takes set the same fields; each condition names only the values
+        // it uses (DynamoDB refuses unused ones).
+        let take = |condition: &str, update: &str| {
+            self.update(device)
+                .condition_expression(condition)
+                .update_expression(update)
+                .expression_attribute_values(":cutoff", n(cutoff))
+                .expression_attribute_values(":day", n(day))
+                .expression_attribute_values(":now", n(now_ms))
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":exp", n(expires))
+                .expression_attribute_names("#prev", "prev_at")
+                .expression_attribute_names("#day", "day")
+                .expression_attribute_names("#exp", "expires_at")
+        };
         // The usual case: another invite on the same UTC day.
-        let same_day = self
-            .update(device)
-            .condition_expression("#day = :day AND #cnt < :max AND #last <= :cutoff")
-            .update_expression("SET #prev = #last, #last = :now, #cnt = #cnt + :one, #exp = :exp")
-            .expression_attribute_values(":max", n(u64::from(self.settings.per_day)))
-            .expression_attribute_values(":cutoff", n(cutoff))
-            .expression_attribute_values(":day", n(day))
-            .expression_attribute_values(":now", n(now_ms))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":exp", n(expires))
-            .expression_attribute_names("#prev", "prev_at")
-            .expression_attribute_names("#day", "day")
-            .expression_attribute_names("#exp", "expires_at")
-            .send()
-            .await;
+        let same_day = take(
+            "#day = :day AND #cnt < :max AND #last <= :cutoff",
+            "SET #prev = #last, #last = :now, #cnt = #cnt + :one, #exp = :exp",
+        )
+        .expression_attribute_values(":max", n(u64::from(self.settings.per_day)))
+        .send()
+        .await;
         let ticket = Ticket {
             device: device.to_owned(),
             at_ms: now_ms,
@@ -126,23 +133,13 @@ impl InviteLimits {
             return Ok(Reservation::Granted(ticket));
         }
         // The device's first invite, or its first of a new day.
-        let new_day = self
-            .update(device)
-            .condition_expression("attribute_not_exists(#last) OR (#day <> :day AND #last <= :cutoff)")
-            .update_expression(
-                "SET #prev = if_not_exists(#last, :zero), #last = :now, #day = :day, #cnt = :one, #exp = :exp",
-            )
-            .expression_attribute_values(":cutoff", n(cutoff))
-            .expression_attribute_values(":day", n(day))
-            .expression_attribute_values(":now", n(now_ms))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":zero", n(0))
-            .expression_attribute_values(":exp", n(expires))
-            .expression_attribute_names("#prev", "prev_at")
-            .expression_attribute_names("#day", "day")
-            .expression_attribute_names("#exp", "expires_at")
-            .send()
-            .await;
+        let new_day = take(
+            "attribute_not_exists(#last) OR (#day <> :day AND #last <= :cutoff)",
+            "SET #prev = if_not_exists(#last, :zero), #last = :now, #day = :day, #cnt = :one, #exp = :exp",
+        )
+        .expression_attribute_values(":zero", n(0))
+        .send()
+        .await;
         if conditional(ROLE, new_day)? {
             return Ok(Reservation::Granted(ticket));
         }

@@ -34,13 +34,7 @@ pub fn email_from_body(content_type: Option<&str>, body: &[u8]) -> Result<String
         return Err(missing_email());
     }
     // An absent header is sniffed below; a present but empty one is refused.
-    let media_type = content_type.map(|c| {
-        c.split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase()
-    });
+    let media_type = content_type.map(|c| media_type(c).to_ascii_lowercase());
     let raw = match media_type.as_deref() {
         Some("application/json") => from_json(text)?,
         Some("application/x-www-form-urlencoded") => from_form(text)?,
@@ -181,11 +175,13 @@ pub fn wants_json(headers: &HeaderMap) -> bool {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .any(|m| {
-            m.split(';')
-                .next()
-                .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
-        })
+        .any(|m| media_type(m).eq_ignore_ascii_case("application/json"))
+}
+
+/// A media type without its parameters: `application/json` of
+/// ` application/json; charset=utf-8`.
+fn media_type(value: &str) -> &str {
+    value.split(';').next().unwrap_or_default().trim()
 }
 
 /// The single `Content-Type`, if any; a repeated one (comma-joined by API
@@ -220,30 +216,29 @@ mod tests {
 
     #[test]
     fn accepts_what_devices_and_clients_send() {
-        assert_eq!(
-            email_from_body(FORM, b"email=alice%40example.com").unwrap(),
-            "alice@example.com"
-        );
-        assert_eq!(
-            email_from_body(FORM, b"email=Alice.B+tag@Example.COM\n").unwrap(),
-            "Alice.B+tag@example.com"
-        );
-        assert_eq!(
-            email_from_body(FORM, b"email=alice%2Btag%40example.com").unwrap(),
-            "alice+tag@example.com"
-        );
-        assert_eq!(
-            email_from_body(JSON, br#"{"email":"bob@example.com"}"#).unwrap(),
-            "bob@example.com"
-        );
-        assert_eq!(
-            email_from_body(None, b"email=carol@example.com").unwrap(),
-            "carol@example.com"
-        );
-        assert_eq!(
-            email_from_body(None, br#" {"email":"carol@example.com"}"#).unwrap(),
-            "carol@example.com"
-        );
+        let cases: [(Option<&str>, &[u8], &str); 6] = [
+            (FORM, b"email=alice%40example.com", "alice@example.com"),
+            (
+                FORM,
+                b"email=Alice.B+tag@Example.COM\n",
+                "Alice.B+tag@example.com",
+            ),
+            (
+                FORM,
+                b"email=alice%2Btag%40example.com",
+                "alice+tag@example.com",
+            ),
+            (JSON, br#"{"email":"bob@example.com"}"#, "bob@example.com"),
+            (None, b"email=carol@example.com", "carol@example.com"),
+            (
+                None,
+                br#" {"email":"carol@example.com"}"#,
+                "carol@example.com",
+            ),
+        ];
+        for (ct, body, want) in cases {
+            assert_eq!(email_from_body(ct, body).unwrap(), want, "{ct:?} {body:?}");
+        }
     }
 
     #[test]

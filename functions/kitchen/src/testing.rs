@@ -104,6 +104,11 @@ pub fn kitchen_with(
     };
     let mut config = common_config(sim, CredentialSource::Inline(Arc::new(creds)));
     config.rooms = rooms;
+    app(config)
+}
+
+/// The shared state for `config`, without AWS, with [`fast_timeouts`].
+pub fn app(config: CommonConfig) -> AppState {
     AppState::new(config, None, fast_timeouts(), Duration::from_secs(2)).expect("state")
 }
 
@@ -117,8 +122,10 @@ pub fn fast_timeouts() -> Timeouts {
 
 /// The shared state on the simulator at base URL `sim` with inline credentials and device auth on.
 pub fn kitchen(sim: impl AsRef<str>) -> AppState {
-    let config = common_config(sim, CredentialSource::Inline(Arc::new(credentials())));
-    AppState::new(config, None, fast_timeouts(), Duration::from_secs(2)).expect("state")
+    app(common_config(
+        sim,
+        CredentialSource::Inline(Arc::new(credentials())),
+    ))
 }
 
 /// moto's URL, started by `make test` (infra/test.sh). Missing means the test

@@ -221,10 +221,8 @@ impl ZoomClient {
         to_contact: &str,
         message: &str,
     ) -> Result<String, ZoomError> {
-        let url = self.api(&["chat", "users", tech_user, "messages"]);
         let body = serde_json::json!({ "message": message, "to_contact": to_contact });
-        let sent: MessageResponse = self.call(creds, Method::POST, url, Some(&body)).await?;
-        Ok(sent.id)
+        self.post_message(creds, tech_user, &body).await
     }
 
     /// A post to a Team Chat channel: the same `POST /chat/users/{tech_user}/messages`
@@ -238,9 +236,19 @@ impl ZoomClient {
         channel: &str,
         message: &str,
     ) -> Result<String, ZoomError> {
-        let url = self.api(&["chat", "users", tech_user, "messages"]);
         let body = serde_json::json!({ "message": message, "to_channel": channel });
-        let sent: MessageResponse = self.call(creds, Method::POST, url, Some(&body)).await?;
+        self.post_message(creds, tech_user, &body).await
+    }
+
+    /// `POST /chat/users/{tech_user}/messages` with `body` → Zoom's message id.
+    async fn post_message(
+        &self,
+        creds: &Credentials,
+        tech_user: &str,
+        body: &serde_json::Value,
+    ) -> Result<String, ZoomError> {
+        let url = self.api(&["chat", "users", tech_user, "messages"]);
+        let sent: MessageResponse = self.call(creds, Method::POST, url, Some(body)).await?;
         Ok(sent.id)
     }
 
@@ -250,14 +258,7 @@ impl ZoomClient {
         creds: &Credentials,
         meeting_id: &str,
     ) -> Result<String, ZoomError> {
-        let meeting: MeetingResponse = self
-            .call(
-                creds,
-                Method::GET,
-                self.api(&["meetings", meeting_id]),
-                None,
-            )
-            .await?;
+        let meeting: MeetingResponse = self.get_meeting(creds, meeting_id).await?;
         meeting
             .join_url
             .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
@@ -274,14 +275,7 @@ impl ZoomClient {
         creds: &Credentials,
         meeting_id: &str,
     ) -> Result<bool, ZoomError> {
-        let meeting: MeetingResponse = self
-            .call(
-                creds,
-                Method::GET,
-                self.api(&["meetings", meeting_id]),
-                None,
-            )
-            .await?;
+        let meeting: MeetingResponse = self.get_meeting(creds, meeting_id).await?;
         if meeting.status.as_deref() != Some("started") {
             return Ok(false);
         }
@@ -323,6 +317,15 @@ impl ZoomClient {
         creds: &Credentials,
         meeting_id: &str,
     ) -> Result<MeetingInfo, ZoomError> {
+        self.get_meeting(creds, meeting_id).await
+    }
+
+    /// `GET /meetings/{meetingId}`, read as the fields `T` needs.
+    async fn get_meeting<T: DeserializeOwned>(
+        &self,
+        creds: &Credentials,
+        meeting_id: &str,
+    ) -> Result<T, ZoomError> {
         let url = self.api(&["meetings", meeting_id]);
         self.call(creds, Method::GET, url, None).await
     }
@@ -345,34 +348,11 @@ impl ZoomClient {
         creds: &Credentials,
         user_id: &str,
     ) -> Result<Vec<MeetingInfo>, ZoomError> {
-        let mut meetings = Vec::new();
-        let mut seen_tokens = HashSet::new();
-        let mut next: Option<String> = None;
-        for _ in 0..MAX_PAGES {
-            let mut url = self.api(&["users", user_id, "meetings"]);
-            {
-                let mut q = url.query_pairs_mut();
-                q.append_pair("type", "scheduled")
-                    .append_pair("page_size", "300");
-                if let Some(t) = &next {
-                    q.append_pair("next_page_token", t);
-                }
-            }
-            let page: MeetingsPage = self.call(creds, Method::GET, url, None).await?;
-            meetings.extend(page.meetings);
-            match page.next_page_token.filter(|t| !t.is_empty()) {
-                Some(t) if seen_tokens.insert(t.clone()) => next = Some(t),
-                Some(_) => {
-                    return Err(ZoomError::InvalidResponse(
-                        "next_page_token repeated".into(),
-                    ));
-                }
-                None => return Ok(meetings),
-            }
-        }
-        Err(ZoomError::InvalidResponse(format!(
-            "more than {MAX_PAGES} pages of meetings"
-        )))
+        let path = ["users", user_id, "meetings"];
+        self.every_page(creds, &path, "scheduled", "meetings", |p: MeetingsPage| {
+            (p.next_page_token, p.meetings)
+        })
+        .await
     }
 
     /// Every live dashboard entry of the meeting, following `next_page_token`.
@@ -382,37 +362,57 @@ impl ZoomClient {
         creds: &Credentials,
         meeting_id: &str,
     ) -> Result<Vec<Participant>, ZoomError> {
-        let mut entries = Vec::new();
+        let path = ["metrics", "meetings", meeting_id, "participants"];
+        let pages = self.every_page(
+            creds,
+            &path,
+            "live",
+            "participants",
+            |p: ParticipantsPage| (p.next_page_token, p.participants),
+        );
+        match pages.await {
+            Err(e) if e.code() == Some(codes::MEETING_NOT_FOUND) => Ok(Vec::new()),
+            read => read,
+        }
+    }
+
+    /// Every item of a list endpoint (`?type=<kind>`), following
+    /// `next_page_token` for at most [`MAX_PAGES`] pages; `split` gives a page's
+    /// token and items, `what` names the items in errors.
+    async fn every_page<P: DeserializeOwned, I>(
+        &self,
+        creds: &Credentials,
+        path: &[&str],
+        kind: &str,
+        what: &str,
+        split: impl Fn(P) -> (Option<String>, Vec<I>),
+    ) -> Result<Vec<I>, ZoomError> {
+        let mut items = Vec::new();
         let mut seen_tokens = HashSet::new();
         let mut next: Option<String> = None;
         for _ in 0..MAX_PAGES {
-            let mut url = self.api(&["metrics", "meetings", meeting_id, "participants"]);
+            let mut url = self.api(path);
             {
                 let mut q = url.query_pairs_mut();
-                q.append_pair("type", "live")
-                    .append_pair("page_size", "300");
+                q.append_pair("type", kind).append_pair("page_size", "300");
                 if let Some(t) = &next {
                     q.append_pair("next_page_token", t);
                 }
             }
-            let page: ParticipantsPage = match self.call(creds, Method::GET, url, None).await {
-                Ok(p) => p,
-                Err(e) if e.code() == Some(codes::MEETING_NOT_FOUND) => return Ok(Vec::new()),
-                Err(e) => return Err(e),
-            };
-            entries.extend(page.participants);
-            match page.next_page_token.filter(|t| !t.is_empty()) {
+            let (token, page) = split(self.call(creds, Method::GET, url, None).await?);
+            items.extend(page);
+            match token.filter(|t| !t.is_empty()) {
                 Some(t) if seen_tokens.insert(t.clone()) => next = Some(t),
                 Some(_) => {
                     return Err(ZoomError::InvalidResponse(
                         "next_page_token repeated".into(),
                     ));
                 }
-                None => return Ok(entries),
+                None => return Ok(items),
             }
         }
         Err(ZoomError::InvalidResponse(format!(
-            "more than {MAX_PAGES} pages of participants"
+            "more than {MAX_PAGES} pages of {what}"
         )))
     }
 
@@ -433,23 +433,11 @@ impl ZoomClient {
         url.query_pairs_mut()
             .append_pair("grant_type", "account_credentials")
             .append_pair("account_id", &creds.account_id);
-        let resp = self
+        let req = self
             .http
             .post(url)
-            .basic_auth(&creds.client_id, Some(creds.client_secret.expose()))
-            .send()
-            .await
-            .map_err(|e| ZoomError::from_transport(&e))?;
-        let status = resp.status();
-        record_status(status);
-        let retry_after = retry_after(&resp);
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| ZoomError::from_transport(&e))?;
-        if status == StatusCode::TOO_MANY_REQUESTS {
-            return Err(ZoomError::RateLimited { retry_after });
-        }
+            .basic_auth(&creds.client_id, Some(creds.client_secret.expose()));
+        let (status, body) = send(req).await?;
         if status.is_server_error() {
             return Err(ZoomError::Api {
                 status: status.as_u16(),
@@ -496,30 +484,12 @@ impl ZoomClient {
             if let Some(b) = body {
                 req = req.json(b);
             }
-            let resp = req
-                .send()
-                .await
-                .map_err(|e| ZoomError::from_transport(&e))?;
-            let status = resp.status();
-            record_status(status);
+            let (status, bytes) = send(req).await?;
             if status == StatusCode::UNAUTHORIZED && !retried {
                 tracing::info!("Zoom rejected the cached token; fetching a new one");
                 self.tokens.invalidate(&token);
                 retried = true;
                 continue;
-            }
-            let retry_after = retry_after(&resp);
-            let bytes = resp
-                .bytes()
-                .await
-                .map_err(|e| ZoomError::from_transport(&e))?;
-            if status == StatusCode::TOO_MANY_REQUESTS {
-                tracing::warn!(
-                    path = url.path(),
-                    retry_after_s = retry_after.map(|d| d.as_secs()),
-                    "Zoom rate limit"
-                );
-                return Err(ZoomError::RateLimited { retry_after });
             }
             if !status.is_success() {
                 let parsed = serde_json::from_slice::<ApiErrorBody>(&bytes).ok();
@@ -561,6 +531,33 @@ impl ClassifyName for serde_json::Error {
             serde_json::error::Category::Eof => "truncated JSON",
         }
     }
+}
+
+/// Sends one request to Zoom (any endpoint, token included) and reads the
+/// whole answer: its status and body. A 429 is [`ZoomError::RateLimited`], with
+/// its `Retry-After`; 429s and 5xx are counted for the operator's metrics.
+async fn send(req: reqwest::RequestBuilder) -> Result<(StatusCode, Vec<u8>), ZoomError> {
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| ZoomError::from_transport(&e))?;
+    let status = resp.status();
+    record_status(status);
+    let retry_after = retry_after(&resp);
+    let path = resp.url().path().to_owned();
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| ZoomError::from_transport(&e))?;
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        tracing::warn!(
+            path,
+            retry_after_s = retry_after.map(|d| d.as_secs()),
+            "Zoom rate limit"
+        );
+        return Err(ZoomError::RateLimited { retry_after });
+    }
+    Ok((status, body.into()))
 }
 
 /// Zoom's 429s and 5xx, for the operator's metrics (any endpoint, token included).

@@ -12,6 +12,7 @@
 //! in the secret's history (`AWSPREVIOUS`), never lost without a word.
 
 use aws_sdk_secretsmanager::Client;
+use kitchen::credentials::describe_sdk_error;
 
 use crate::aws;
 use crate::outcome::CtlError;
@@ -63,7 +64,7 @@ impl SecretStore {
                 }))
             }
             Err(e) => {
-                let (code, reason) = aws::describe(&e);
+                let (code, reason) = describe_sdk_error(&e);
                 match code {
                     Some("ResourceNotFoundException") => Ok(None),
                     Some("AccessDeniedException") => Err(CtlError::new(
@@ -97,7 +98,7 @@ impl SecretStore {
             .send()
             .await
             .map_err(|e| {
-                let (code, reason) = aws::describe(&e);
+                let (code, reason) = describe_sdk_error(&e);
                 match code {
                     Some("ResourceExistsException") => CtlError::conflict(format!(
                         "the secret {:?} was created by someone else while this command ran",
@@ -135,7 +136,7 @@ impl SecretStore {
             .send()
             .await
             .map_err(|e| {
-                let (_, reason) = aws::describe(&e);
+                let (_, reason) = describe_sdk_error(&e);
                 aws::unreachable("Secrets Manager", &reason)
             })?;
         let (current, previous) = self.stages().await?;
@@ -165,7 +166,7 @@ impl SecretStore {
             .send()
             .await
             .map_err(|e| {
-                let (_, reason) = aws::describe(&e);
+                let (_, reason) = describe_sdk_error(&e);
                 aws::unreachable("Secrets Manager", &reason)
             })?;
         let mut current = None;

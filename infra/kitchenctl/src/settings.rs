@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use kitchen::config::{DEFAULT_API_URL, DEFAULT_OAUTH_URL, Env, ZoomEndpoints};
+use kitchen::credentials::describe_sdk_error;
 use kitchen::rooms::Rooms;
 use tokio::sync::OnceCell;
 
@@ -46,7 +47,7 @@ impl Settings {
             .send()
             .await
             .map_err(|e| {
-                let (code, reason) = crate::aws::describe(&e);
+                let (code, reason) = describe_sdk_error(&e);
                 if code == Some("ValidationError") {
                     CtlError::usage(
                         "stack_not_found",

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 use crate::routes::{
     Conn, TIMEZONE, invalid_field, json_response, meeting_not_found, page_size, paginate,
-    query_get, query_pairs, user_not_found, zoom_call, zoom_error,
+    query_get, query_pairs, user_not_found, zoom_call, zoom_call_needing, zoom_error,
 };
 use crate::state::Meeting;
 use crate::util;
@@ -27,18 +27,12 @@ pub(crate) async fn meeting(
     headers: HeaderMap,
     Path(meeting_id): Path<String>,
 ) -> Response {
-    let needs = Endpoint::Meeting.scopes();
-    zoom_call(
-        &sim,
-        Endpoint::Meeting,
-        needs,
-        conn,
-        &headers,
-        |sim| match sim.state.meeting(&meeting_id) {
+    zoom_call(&sim, Endpoint::Meeting, conn, &headers, |sim| {
+        match sim.state.meeting(&meeting_id) {
             Some(m) => json_response(StatusCode::OK, meeting_json(sim, &m)),
             None => meeting_not_found(&meeting_id),
-        },
-    )
+        }
+    })
     .await
 }
 
@@ -154,15 +148,9 @@ pub(crate) async fn meeting_status(
     Path(meeting_id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let needs = Endpoint::MeetingStatus.scopes();
-    zoom_call(
-        &sim,
-        Endpoint::MeetingStatus,
-        needs,
-        conn,
-        &headers,
-        |sim| update_status(sim, &meeting_id, &body),
-    )
+    zoom_call(&sim, Endpoint::MeetingStatus, conn, &headers, |sim| {
+        update_status(sim, &meeting_id, &body)
+    })
     .await
 }
 
@@ -207,8 +195,7 @@ pub(crate) async fn user(
     headers: HeaderMap,
     Path(user_id): Path<String>,
 ) -> Response {
-    let needs = Endpoint::User.scopes();
-    zoom_call(&sim, Endpoint::User, needs, conn, &headers, |sim| {
+    zoom_call(&sim, Endpoint::User, conn, &headers, |sim| {
         let Some(u) = sim.state.user(&user_id) else {
             return user_not_found(&user_id);
         };
@@ -253,8 +240,7 @@ pub(crate) async fn list_meetings(
     uri: Uri,
     Path(user_id): Path<String>,
 ) -> Response {
-    let needs = Endpoint::UserMeetings.scopes();
-    zoom_call(&sim, Endpoint::UserMeetings, needs, conn, &headers, |sim| {
+    zoom_call(&sim, Endpoint::UserMeetings, conn, &headers, |sim| {
         meetings_page(sim, &user_id, &uri)
     })
     .await
@@ -339,7 +325,7 @@ pub(crate) async fn create_meeting(
     Path(user_id): Path<String>,
     body: Bytes,
 ) -> Response {
-    zoom_call(
+    zoom_call_needing(
         &sim,
         Endpoint::UserMeetings,
         CREATE_MEETING_SCOPES,

@@ -176,9 +176,20 @@ fn status_fault_response(status: u16, body: Value) -> Response {
     json_response(status, body)
 }
 
+/// [`zoom_call_needing`] the endpoint's own scopes ([`Endpoint::scopes`]).
+pub(crate) async fn zoom_call(
+    sim: &Sim,
+    ep: Endpoint,
+    conn: Conn,
+    headers: &HeaderMap,
+    handle: impl FnOnce(&Sim) -> Response,
+) -> Response {
+    zoom_call_needing(sim, ep, ep.scopes(), conn, headers, handle).await
+}
+
 /// Common wrapper of the Zoom endpoints: count, fault, auth and scope, handle,
 /// record timing, add latency. `needs`: scopes of which the token must hold one.
-pub(crate) async fn zoom_call(
+pub(crate) async fn zoom_call_needing(
     sim: &Sim,
     ep: Endpoint,
     needs: &[&str],
@@ -314,7 +325,7 @@ async fn token(
     uri: Uri,
     body: Bytes,
 ) -> Response {
-    zoom_call(&sim, Endpoint::Token, &[], conn, &headers, |sim| {
+    zoom_call(&sim, Endpoint::Token, conn, &headers, |sim| {
         issue_token(sim, &headers, &uri, &body)
     })
     .await
@@ -389,8 +400,7 @@ async fn dashboard(
     uri: Uri,
     Path(meeting_id): Path<String>,
 ) -> Response {
-    let needs = Endpoint::Dashboard.scopes();
-    zoom_call(&sim, Endpoint::Dashboard, needs, conn, &headers, |sim| {
+    zoom_call(&sim, Endpoint::Dashboard, conn, &headers, |sim| {
         dashboard_page(sim, &meeting_id, &uri)
     })
     .await
@@ -452,8 +462,7 @@ async fn chat(
     Path(user_id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let needs = Endpoint::Chat.scopes();
-    zoom_call(&sim, Endpoint::Chat, needs, conn, &headers, |sim| {
+    zoom_call(&sim, Endpoint::Chat, conn, &headers, |sim| {
         send_chat(sim, &user_id, &body)
     })
     .await

@@ -1,5 +1,9 @@
 //! The simulator's public data: what the admin endpoints take and answer,
 //! what tests inspect, and the dashboard entry shape.
+//!
+//! Shapes that mirror Zoom's spec are written here independently of the
+//! client's (`kitchen::zoom`) on purpose: the simulator answers as the spec
+//! says, not as the client happens to read it.
 
 use serde::{Deserialize, Serialize};
 

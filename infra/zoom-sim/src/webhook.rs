@@ -133,14 +133,7 @@ pub(crate) async fn join(sim: &Sim, spec: JoinSpec) -> Result<ParticipantEvent, 
     } else {
         "meeting.participant_joined"
     };
-    let participant = webhook_participant(&entry, "join_time", &join_time);
-    let object = meeting_object(sim, &meeting, json!({ "participant": participant }));
-    let webhook = deliver_event(sim, event, object).await;
-    Ok(ParticipantEvent {
-        event: event.to_owned(),
-        participant: entry,
-        webhook,
-    })
+    Ok(participant_event(sim, event, entry, &meeting, ("join_time", &join_time)).await)
 }
 
 pub(crate) async fn leave(sim: &Sim, spec: LeaveSpec) -> Result<ParticipantEvent, SimError> {
@@ -177,14 +170,26 @@ pub(crate) async fn leave(sim: &Sim, spec: LeaveSpec) -> Result<ParticipantEvent
     } else {
         "meeting.participant_left"
     };
-    let participant = webhook_participant(&entry, "leave_time", &leave_time);
-    let object = meeting_object(sim, &meeting, json!({ "participant": participant }));
+    Ok(participant_event(sim, event, entry, &meeting, ("leave_time", &leave_time)).await)
+}
+
+/// Delivers a participant's `event` (its entry with the event's `time` field)
+/// and says what was sent.
+async fn participant_event(
+    sim: &Sim,
+    event: &str,
+    entry: Value,
+    meeting: &Meeting,
+    (time_field, time): (&str, &str),
+) -> ParticipantEvent {
+    let participant = webhook_participant(&entry, time_field, time);
+    let object = meeting_object(sim, meeting, json!({ "participant": participant }));
     let webhook = deliver_event(sim, event, object).await;
-    Ok(ParticipantEvent {
+    ParticipantEvent {
         event: event.to_owned(),
         participant: entry,
         webhook,
-    })
+    }
 }
 
 /// Ends a running meeting: every open entry leaves, it stops running, the end is

@@ -1,66 +1,15 @@
 //! Admin endpoints (`/_sim/...`) and signed webhook delivery.
 
-use std::sync::{Arc, Mutex};
+mod common;
+
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode as AxStatus};
-use axum::routing::post;
-use hmac::{Hmac, Mac};
-use reqwest::{Client, StatusCode};
+use common::{admin, client, get, hmac_hex, spawn_receiver, token, token_response};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sha2::Sha256;
 use zoom_sim::{
-    DEMO_ACCOUNT_ID, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_MEETING_ID, DEMO_TECH_USER, JoinSpec,
-    LeaveSpec, Sim, SimHandle, sign_webhook,
+    DEMO_ACCOUNT_ID, DEMO_MEETING_ID, DEMO_TECH_USER, JoinSpec, LeaveSpec, Sim, sign_webhook,
 };
-
-fn client() -> Client {
-    Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .expect("client")
-}
-
-async fn token(c: &Client, h: &SimHandle) -> String {
-    let v: Value = c
-        .post(format!(
-            "{}?grant_type=account_credentials&account_id={DEMO_ACCOUNT_ID}",
-            h.oauth_url()
-        ))
-        .basic_auth(DEMO_CLIENT_ID, Some(DEMO_CLIENT_SECRET))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["access_token"].as_str().unwrap().to_owned()
-}
-
-async fn admin(c: &Client, h: &SimHandle, path: &str, body: Value) -> (StatusCode, Value) {
-    let r = c
-        .post(format!("{}/_sim/{path}", h.base_url))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let s = r.status();
-    (s, r.json().await.unwrap_or(Value::Null))
-}
-
-async fn api_get(c: &Client, url: &str, tok: &str) -> (StatusCode, Value) {
-    let r = c.get(url).bearer_auth(tok).send().await.unwrap();
-    let s = r.status();
-    (s, r.json().await.unwrap_or(Value::Null))
-}
-
-fn hmac_hex(key: &str, data: &[u8]) -> String {
-    let mut m = Hmac::<Sha256>::new_from_slice(key.as_bytes()).unwrap();
-    m.update(data);
-    hex::encode(m.finalize().into_bytes())
-}
 
 #[test]
 fn webhook_signature_known_vector() {
@@ -93,11 +42,11 @@ async fn admin_endpoints_drive_the_sim() {
     assert_eq!(s, StatusCode::OK);
     for _ in 0..2 {
         assert_eq!(
-            api_get(&c, &dash, &tok).await.0,
+            get(&c, &dash, &tok).await.0,
             StatusCode::SERVICE_UNAVAILABLE
         );
     }
-    assert_eq!(api_get(&c, &dash, &tok).await.0, StatusCode::OK);
+    assert_eq!(get(&c, &dash, &tok).await.0, StatusCode::OK);
     admin(
         &c,
         &h,
@@ -106,15 +55,15 @@ async fn admin_endpoints_drive_the_sim() {
     )
     .await;
     assert_eq!(
-        api_get(&c, &meeting, &tok).await.0,
+        get(&c, &meeting, &tok).await.0,
         StatusCode::TOO_MANY_REQUESTS
     );
     assert_eq!(
-        api_get(&c, &meeting, &tok).await.0,
+        get(&c, &meeting, &tok).await.0,
         StatusCode::TOO_MANY_REQUESTS
     );
     admin(&c, &h, "fault/clear", json!({})).await;
-    assert_eq!(api_get(&c, &meeting, &tok).await.0, StatusCode::OK);
+    assert_eq!(get(&c, &meeting, &tok).await.0, StatusCode::OK);
     let (s, _) = admin(
         &c,
         &h,
@@ -158,7 +107,7 @@ async fn admin_endpoints_drive_the_sim() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let (_, v) = api_get(&c, &dash, &tok).await;
+    let (_, v) = get(&c, &dash, &tok).await;
     assert_eq!(
         v["participants"],
         json!([{"user_name": "Solo", "status": "in_meeting", "participant_uuid": "U1"}])
@@ -170,9 +119,9 @@ async fn admin_endpoints_drive_the_sim() {
         json!({"running": false}),
     )
     .await;
-    let (s, v) = api_get(&c, &dash, &tok).await;
+    let (s, v) = get(&c, &dash, &tok).await;
     assert_eq!((s, v["code"].clone()), (StatusCode::NOT_FOUND, json!(3001)));
-    let (_, v) = api_get(&c, &meeting, &tok).await;
+    let (_, v) = get(&c, &meeting, &tok).await;
     assert_eq!(v["status"], "waiting");
 
     // Users and messages.
@@ -215,75 +164,23 @@ async fn admin_endpoints_drive_the_sim() {
     // Latency and token TTL.
     admin(&c, &h, "latency", json!({"ms": 150})).await;
     let t = std::time::Instant::now();
-    api_get(&c, &meeting, &tok).await;
+    get(&c, &meeting, &tok).await;
     assert!(t.elapsed() >= Duration::from_millis(150));
     admin(&c, &h, "latency", json!({"ms": 0})).await;
     admin(&c, &h, "token-ttl", json!({"secs": 0})).await;
-    let v: Value = c
-        .post(format!(
-            "{}?grant_type=account_credentials&account_id={DEMO_ACCOUNT_ID}",
-            h.oauth_url()
-        ))
-        .basic_auth(DEMO_CLIENT_ID, Some(DEMO_CLIENT_SECRET))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = token_response(&c, &h.oauth_url()).await;
     assert_eq!(v["expires_in"], 0);
     let expired = v["access_token"].as_str().unwrap();
-    assert_eq!(
-        api_get(&c, &meeting, expired).await.0,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(get(&c, &meeting, expired).await.0, StatusCode::UNAUTHORIZED);
 
     // Revoke.
-    assert_eq!(api_get(&c, &meeting, &tok).await.0, StatusCode::OK);
+    assert_eq!(get(&c, &meeting, &tok).await.0, StatusCode::OK);
     admin(&c, &h, "revoke", json!({})).await;
-    let (s, v) = api_get(&c, &meeting, &tok).await;
+    let (s, v) = get(&c, &meeting, &tok).await;
     assert_eq!(
         (s, v["code"].clone()),
         (StatusCode::UNAUTHORIZED, json!(124))
     );
-}
-
-#[derive(Clone, Default)]
-struct Receiver {
-    got: Arc<Mutex<Vec<(HeaderMap, Bytes)>>>,
-    secret: String,
-}
-
-async fn receive(
-    State(rx): State<Receiver>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> (AxStatus, String) {
-    rx.got.lock().unwrap().push((headers, body.clone()));
-    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    if v["event"] == "endpoint.url_validation" {
-        let plain = v["payload"]["plainToken"].as_str().unwrap_or("");
-        let answer =
-            json!({"plainToken": plain, "encryptedToken": hmac_hex(&rx.secret, plain.as_bytes())});
-        return (AxStatus::OK, answer.to_string());
-    }
-    (AxStatus::OK, String::new())
-}
-
-async fn spawn_receiver(secret: &str) -> (Receiver, String) {
-    let rx = Receiver {
-        got: Arc::default(),
-        secret: secret.to_owned(),
-    };
-    let app = axum::Router::new()
-        .route("/zoom/webhook", post(receive))
-        .with_state(rx.clone());
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-        .await
-        .unwrap();
-    let url = format!("http://{}/zoom/webhook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (rx, url)
 }
 
 #[tokio::test]
@@ -355,7 +252,7 @@ async fn join_and_leave_deliver_signed_webhooks() {
         "{}/metrics/meetings/{DEMO_MEETING_ID}/participants?type=live",
         h.api_url()
     );
-    let (_, v) = api_get(&c, &dash, &tok).await;
+    let (_, v) = get(&c, &dash, &tok).await;
     let entries = v["participants"].as_array().unwrap();
     assert_eq!(entries.len(), 6);
     assert!(
