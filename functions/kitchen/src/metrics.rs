@@ -54,11 +54,16 @@ pub enum Metric {
     DriftRepaired,
     /// Reconcile could not run (credentials, scopes, Zoom or DynamoDB failure).
     ReconcileFailed,
+    /// notify posted a "someone is in the room" notice to a room's channel.
+    NoticePosted,
+    /// notify could not post a notice (now, or at all); published with a
+    /// `Reason` dimension as well ([`incr_because`]).
+    NoticeNotPosted,
 }
 
 impl Metric {
     /// Every metric, for the template's alarms and the README's table.
-    pub const ALL: [Metric; 11] = [
+    pub const ALL: [Metric; 13] = [
         Metric::CountServedStale,
         Metric::Zoom429,
         Metric::Zoom5xx,
@@ -70,6 +75,8 @@ impl Metric {
         Metric::WebhookIgnored,
         Metric::DriftRepaired,
         Metric::ReconcileFailed,
+        Metric::NoticePosted,
+        Metric::NoticeNotPosted,
     ];
 
     /// The metric's name in CloudWatch.
@@ -86,6 +93,8 @@ impl Metric {
             Metric::WebhookIgnored => "WebhookIgnored",
             Metric::DriftRepaired => "DriftRepaired",
             Metric::ReconcileFailed => "ReconcileFailed",
+            Metric::NoticePosted => "NoticePosted",
+            Metric::NoticeNotPosted => "NoticeNotPosted",
         }
     }
 }
@@ -97,31 +106,59 @@ pub fn incr(metric: Metric) {
 
 /// Counts `n` occurrences of `metric` in one EMF line.
 pub fn add(metric: Metric, n: u64) {
+    publish(metric, n, None);
+}
+
+/// The second dimension of [`incr_because`]: why something happened.
+pub const REASON: &str = "Reason";
+
+/// Counts one occurrence of `metric` for `reason` (e.g. `zoom_missing_scope`):
+/// published per function as [`incr`] does, and per function and reason.
+pub fn incr_because(metric: Metric, reason: &str) {
+    publish(metric, 1, Some(reason));
+}
+
+fn publish(metric: Metric, n: u64, reason: Option<&str>) {
     #[cfg(any(test, feature = "testing"))]
-    testing::record(metric, n);
+    testing::record(metric, n, reason);
     let Some(function) = function_name() else {
         return;
     };
-    let line = document(metric, n, function, now_ms());
+    let line = document(metric, n, function, reason, now_ms());
     // Not `println!`: it panics when stdout is closed. One write of the whole
     // line, so concurrent log lines cannot split it.
     let _ = std::io::stdout().lock().write_all(line.as_bytes());
 }
 
-/// The EMF document for one data point, newline-terminated.
-fn document(metric: Metric, n: u64, function: &str, timestamp_ms: u64) -> String {
+/// The EMF document for one data point, newline-terminated. With a reason,
+/// two dimension sets: by function (what the alarms read) and by function
+/// and reason.
+fn document(
+    metric: Metric,
+    n: u64,
+    function: &str,
+    reason: Option<&str>,
+    timestamp_ms: u64,
+) -> String {
     let name = metric.name();
+    let dimensions = match reason {
+        None => serde_json::json!([[DIMENSION]]),
+        Some(_) => serde_json::json!([[DIMENSION], [DIMENSION, REASON]]),
+    };
     let mut doc = serde_json::json!({
         "_aws": {
             "Timestamp": timestamp_ms,
             "CloudWatchMetrics": [{
                 "Namespace": NAMESPACE,
-                "Dimensions": [[DIMENSION]],
+                "Dimensions": dimensions,
                 "Metrics": [{ "Name": name, "Unit": "Count" }],
             }],
         },
         DIMENSION: function,
     });
+    if let Some(reason) = reason {
+        doc[REASON] = reason.into();
+    }
     doc[name] = n.into();
     let mut line = doc.to_string();
     line.push('\n');
@@ -151,15 +188,34 @@ fn now_ms() -> u64 {
 #[cfg(any(test, feature = "testing"))]
 pub mod testing {
     use super::Metric;
+    use std::collections::HashMap;
+    use std::sync::Mutex;
     use std::sync::atomic::{AtomicU64, Ordering};
 
     static TOTALS: [AtomicU64; Metric::ALL.len()] =
         [const { AtomicU64::new(0) }; Metric::ALL.len()];
+    static BY_REASON: Mutex<Option<HashMap<(Metric, String), u64>>> = Mutex::new(None);
 
-    pub(super) fn record(metric: Metric, n: u64) {
+    pub(super) fn record(metric: Metric, n: u64, reason: Option<&str>) {
         if let Some(total) = TOTALS.get(metric as usize) {
             total.fetch_add(n, Ordering::Relaxed);
         }
+        if let Some(reason) = reason {
+            let mut by_reason = BY_REASON.lock().unwrap_or_else(|e| e.into_inner());
+            *by_reason
+                .get_or_insert_with(HashMap::new)
+                .entry((metric, reason.to_owned()))
+                .or_default() += n;
+        }
+    }
+
+    /// How many of `metric` this process has counted for `reason`.
+    pub fn total_because(metric: Metric, reason: &str) -> u64 {
+        let by_reason = BY_REASON.lock().unwrap_or_else(|e| e.into_inner());
+        by_reason
+            .as_ref()
+            .and_then(|m| m.get(&(metric, reason.to_owned())).copied())
+            .unwrap_or(0)
     }
 
     /// How many of `metric` this process has counted.
@@ -176,7 +232,7 @@ mod tests {
     use serde_json::Value;
 
     fn parse(metric: Metric, n: u64) -> Value {
-        let line = document(metric, n, "kitchen-count", 1_763_887_200_123);
+        let line = document(metric, n, "kitchen-count", None, 1_763_887_200_123);
         assert!(line.ends_with('\n'), "one line per data point");
         assert_eq!(
             line.matches('\n').count(),
@@ -279,7 +335,9 @@ mod tests {
                 | Metric::WebhookRejectedSignature
                 | Metric::WebhookIgnored
                 | Metric::DriftRepaired
-                | Metric::ReconcileFailed => true,
+                | Metric::ReconcileFailed
+                | Metric::NoticePosted
+                | Metric::NoticeNotPosted => true,
             }
         }
         for (index, metric) in Metric::ALL.into_iter().enumerate() {
@@ -290,7 +348,7 @@ mod tests {
 
     #[test]
     fn a_function_name_that_needs_escaping_stays_valid_json() {
-        let line = document(Metric::Zoom429, 1, "a\"b\\c\nd", 0);
+        let line = document(Metric::Zoom429, 1, "a\"b\\c\nd", None, 0);
         let doc: Value = serde_json::from_str(&line).unwrap();
         assert_eq!(doc["Function"], "a\"b\\c\nd");
         assert_eq!(line.matches('\n').count(), 1);
@@ -302,6 +360,33 @@ mod tests {
         incr(Metric::WebhookIgnored);
         add(Metric::WebhookIgnored, 2);
         assert!(testing::total(Metric::WebhookIgnored) >= before + 3);
+    }
+
+    #[test]
+    fn a_reason_is_a_second_dimension_set_beside_the_function_alone() {
+        let line = document(
+            Metric::NoticeNotPosted,
+            1,
+            "kitchen-notify",
+            Some("zoom_missing_scope"),
+            1_763_887_200_123,
+        );
+        let doc: Value = serde_json::from_str(&line).unwrap();
+        let directive = &doc["_aws"]["CloudWatchMetrics"][0];
+        // By function (what the alarm reads) and by function and reason.
+        assert_eq!(
+            directive["Dimensions"],
+            serde_json::json!([["Function"], ["Function", "Reason"]])
+        );
+        assert_eq!(doc["Function"], "kitchen-notify");
+        assert_eq!(doc["Reason"], "zoom_missing_scope");
+        assert_eq!(doc["NoticeNotPosted"].as_u64(), Some(1));
+        let before = testing::total_because(Metric::NoticeNotPosted, "test_reason");
+        incr_because(Metric::NoticeNotPosted, "test_reason");
+        assert_eq!(
+            testing::total_because(Metric::NoticeNotPosted, "test_reason"),
+            before + 1
+        );
     }
 
     #[test]

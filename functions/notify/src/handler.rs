@@ -20,6 +20,7 @@ use kitchen::app::{AppState, DEFAULT_DEADLINE};
 use kitchen::cache::Cached;
 use kitchen::credentials::CredentialError;
 use kitchen::deadline::Deadline;
+use kitchen::metrics::{self, Metric};
 use kitchen::notices::{Claim, Failure, NoticeConfig, Notices, Step};
 use kitchen::rooms::{Room, Rooms};
 use kitchen::time::unix_millis;
@@ -118,6 +119,7 @@ pub async fn process(
             look_at(state, room, &deadline).await
         };
         if let Err(Retry(reason)) = looked {
+            metrics::incr_because(Metric::NoticeNotPosted, reason);
             tracing::warn!(room = %room.name, reason, "notice will be retried by the stream");
             let mut failure = DynamoDbBatchItemFailure::default();
             failure.item_identifier = first
@@ -166,6 +168,7 @@ async fn look_at(state: &Notify, room: &Room, deadline: &Deadline) -> Result<(),
     }
     match outcome {
         Ok(message_id) => {
+            metrics::incr(Metric::NoticePosted);
             tracing::info!(room = %room.name, message_id, count = claim.count, "notice posted");
             Ok(())
         }
@@ -174,6 +177,8 @@ async fn look_at(state: &Notify, room: &Room, deadline: &Deadline) -> Result<(),
                 tracing::warn!(room = %room.name, reason = f.reason, detail = %f.detail, "notice not posted; retrying");
                 Err(Retry(f.reason))
             } else {
+                // Retried ones are counted once, where the stream is told to retry.
+                metrics::incr_because(Metric::NoticeNotPosted, f.reason);
                 tracing::error!(room = %room.name, reason = f.reason, detail = %f.detail, "notice not posted; retrying cannot help");
                 Ok(())
             }

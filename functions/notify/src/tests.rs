@@ -9,6 +9,7 @@ use std::time::Duration;
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use kitchen::deadline::Deadline;
 use kitchen::dynamo::create_table;
+use kitchen::metrics::{self, Metric};
 use kitchen::notices::{NoticeConfig, Post, QuietHours, room_pk};
 use kitchen::presence::PresenceStore;
 use kitchen::rooms::Rooms;
@@ -164,9 +165,12 @@ fn failed_ids(resp: &aws_lambda_events::event::streams::DynamoDbEventResponse) -
 #[tokio::test]
 async fn empty_to_occupied_posts_once_and_a_second_person_posts_nothing() {
     let t = setup().await;
+    let posted = metrics::testing::total(Metric::NoticePosted);
     let ann = t.person(LOUNGE, "Ann", "P-ann", true).await;
     let resp = process(&t.notify, &[ann], deadline()).await;
     assert!(failed_ids(&resp).is_empty());
+    // Other tests count too (one process): at least this one's post.
+    assert!(metrics::testing::total(Metric::NoticePosted) > posted);
     let join_url = t
         .sim
         .sim
@@ -262,6 +266,7 @@ async fn zoom_down_answers_a_batch_item_failure_and_the_retry_posts() {
         }),
     );
     let (logs, _guard) = LogCapture::start();
+    let not_posted = metrics::testing::total_because(Metric::NoticeNotPosted, "zoom_unavailable");
     let ann = t.person(LOUNGE, "Ann", "P-ann", true).await;
     let later = t.person(LOUNGE, "Bob", "P-bob", true).await;
     let batch = [ann.clone(), later];
@@ -277,6 +282,10 @@ async fn zoom_down_answers_a_batch_item_failure_and_the_retry_posts() {
         "handed back for the retry"
     );
     assert!(logs.text().contains("zoom_unavailable"), "{}", logs.text());
+    assert!(
+        metrics::testing::total_because(Metric::NoticeNotPosted, "zoom_unavailable") > not_posted,
+        "the metric carries the reason"
+    );
 
     // Lambda retries from the failed record; Zoom is back.
     t.sim.sim.clear_faults(None);
@@ -309,9 +318,12 @@ async fn a_rate_limit_is_retried() {
 async fn a_missing_scope_or_an_unknown_channel_is_reported_not_retried() {
     let t = setup_with(NoticeConfig::default(), "no-such-channel").await;
     let (logs, _guard) = LogCapture::start();
+    let unknown = metrics::testing::total_because(Metric::NoticeNotPosted, "unknown_channel");
+    let scope = metrics::testing::total_because(Metric::NoticeNotPosted, "missing_scope");
     let ann = t.person(LOUNGE, "Ann", "P-ann", true).await;
     let resp = process(&t.notify, &[ann], deadline()).await;
     assert!(failed_ids(&resp).is_empty(), "retrying cannot help");
+    assert!(metrics::testing::total_because(Metric::NoticeNotPosted, "unknown_channel") > unknown);
     assert_eq!(t.notice_post(LOUNGE).await, Some(Post::Failed));
     assert!(logs.text().contains("unknown_channel"), "{}", logs.text());
 
@@ -333,6 +345,7 @@ async fn a_missing_scope_or_an_unknown_channel_is_reported_not_retried() {
         text.contains("missing_scope") && text.contains("team_chat:write:user_message:admin"),
         "{text}"
     );
+    assert!(metrics::testing::total_because(Metric::NoticeNotPosted, "missing_scope") > scope);
     logs.assert_no_secrets(&[]);
 }
 
