@@ -296,12 +296,16 @@ async fn rooms(state: &Page, req: &Request) -> Result<Response<Body>, ApiError> 
     reject_input(req)?;
     let creds: Arc<Credentials> = state.app.credentials_within(&deadline).await?;
     let show_names = state.occupancy.settings().show_names;
-    let mut out = Vec::with_capacity(state.app.config.rooms.len());
-    for room in state.app.config.rooms.iter() {
-        let read = state.occupancy.read(&state.app, room, &deadline).await;
-        let join_url = state.join_url(room, &creds, &deadline).await;
-        out.push(RoomBody::new(room, join_url, read, show_names));
-    }
+    // The rooms side by side: a slow room costs its own wait, not the sum of
+    // every room's, within the one deadline.
+    let reads = state.app.config.rooms.iter().map(|room| async {
+        let (read, join_url) = tokio::join!(
+            state.occupancy.read(&state.app, room, &deadline),
+            state.join_url(room, &creds, &deadline)
+        );
+        RoomBody::new(room, join_url, read, show_names)
+    });
+    let mut out = futures_util::future::join_all(reads).await;
     // Live rooms first, then by name.
     out.sort_by(|a, b| {
         (b.live == Some(true))

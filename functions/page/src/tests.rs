@@ -12,8 +12,9 @@ use kitchen::testing::{
     fast_timeouts, fixture, hostile_requests,
 };
 use kitchen::viewers::from_secret;
+use kitchen::zoom::Timeouts;
 use serde_json::{Value, json};
-use zoom_sim::{DEMO_MEETING_ID, Sim, SimHandle};
+use zoom_sim::{DEMO_MEETING_ID, Endpoint, Fault, Sim, SimHandle};
 
 use crate::handler::{END_SCOPE, Page, handle};
 
@@ -194,6 +195,54 @@ async fn fifty_open_pages_make_one_dashboard_call_per_room_per_cache_period() {
         "one join URL per room: {stats:?}"
     );
     assert_eq!(stats.token_requests, 1);
+}
+
+#[tokio::test]
+async fn a_room_whose_count_fails_carries_its_error_and_the_other_is_served() {
+    let (sim, page) = dashboard_page(false).await;
+    // One dashboard call fails: whichever room asked first.
+    sim.sim.push_fault(
+        Endpoint::Dashboard,
+        Fault::Status {
+            status: 503,
+            body: Value::Null,
+        },
+    );
+    let (status, body) = call(&page, get_rooms(VIEWER_KEY)).await;
+    assert_eq!(status, 200, "{body}");
+    let rooms = body["rooms"].as_array().unwrap();
+    let (failed, served): (Vec<&Value>, Vec<&Value>) =
+        rooms.iter().partition(|r| r.get("error").is_some());
+    assert_eq!((failed.len(), served.len()), (1, 1), "{body}");
+    assert_eq!(failed[0]["error"], "zoom_error", "{body}");
+    assert!(failed[0]["count"].is_null(), "no count for it: {body}");
+    assert!(failed[0]["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert!(served[0]["count"].is_u64(), "{body}");
+    assert!(served[0].get("message").is_none());
+}
+
+/// Each room's reads run side by side: two rooms whose dashboard takes 900 ms
+/// each are both served within a 1.5 s budget (one after the other, the
+/// second would run out of time).
+#[tokio::test]
+async fn slow_rooms_are_read_side_by_side_within_one_deadline() {
+    let sim = Sim::demo().spawn().await;
+    let mut config = common_config(&sim, CredentialSource::Inline(Arc::new(credentials())));
+    config.rooms = demo_rooms();
+    let timeouts = Timeouts {
+        connect: Duration::from_millis(500),
+        request: Duration::from_millis(1400),
+    };
+    let app = AppState::new(config, None, timeouts, Duration::from_millis(1500)).unwrap();
+    let page = Page::with_parts(app, Source::Dashboard, settings(false));
+    for _ in 0..2 {
+        sim.sim
+            .push_fault(Endpoint::Dashboard, Fault::Delay { ms: 900 });
+    }
+    let (status, body) = call(&page, get_rooms(VIEWER_KEY)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(room(&body, "kitchen")["count"], 3, "{body}");
+    assert_eq!(room(&body, "lounge")["count"], 0, "{body}");
 }
 
 /// The sample events in infra/events (as API Gateway delivers them, for
