@@ -1,12 +1,9 @@
 use count::config::CountConfig;
 use count::handler::{Count, handle};
-use kitchen::config::Env;
-use kitchen::lambda_http::{Error, run, service_fn, tracing};
+use kitchen::lambda_http::{Error, run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
-    let config = CountConfig::from_env(&Env::process()).inspect_err(|e| tracing::error!("{e}"))?;
-    let state = Count::new(config).await?;
+    let state = kitchen::startup::start(CountConfig::from_env, Count::new).await?;
     run(service_fn(|req| handle(&state, req))).await
 }

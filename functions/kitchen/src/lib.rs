@@ -24,6 +24,7 @@ pub mod presence;
 pub mod request;
 pub mod rooms;
 pub mod secret;
+pub mod startup;
 pub mod time;
 pub mod tls;
 pub mod token;

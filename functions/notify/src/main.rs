@@ -1,5 +1,4 @@
-use kitchen::config::Env;
-use lambda_runtime::{Error, run, service_fn, tracing};
+use lambda_runtime::{Error, run, service_fn};
 
 mod config;
 mod handler;
@@ -12,9 +11,7 @@ mod tests;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
-    let config =
-        config::NotifyConfig::from_env(&Env::process()).inspect_err(|e| tracing::error!("{e}"))?;
-    let state = handler::Notify::new(config).await?;
+    let state =
+        kitchen::startup::start(config::NotifyConfig::from_env, handler::Notify::new).await?;
     run(service_fn(|event| handler::handle(&state, event))).await
 }

@@ -1,5 +1,4 @@
-use kitchen::config::Env;
-use kitchen::lambda_http::{Error, run, service_fn, tracing};
+use kitchen::lambda_http::{Error, run, service_fn};
 
 mod assets;
 mod config;
@@ -9,9 +8,6 @@ mod tests;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
-    let config =
-        config::PageConfig::from_env(&Env::process()).inspect_err(|e| tracing::error!("{e}"))?;
-    let state = handler::Page::new(config).await?;
+    let state = kitchen::startup::start(config::PageConfig::from_env, handler::Page::new).await?;
     run(service_fn(|req| handler::handle(&state, req))).await
 }

@@ -1,6 +1,5 @@
-use kitchen::config::Env;
 use kitchen::presence::PresenceConfig;
-use lambda_runtime::{Error, run, service_fn, tracing};
+use lambda_runtime::{Error, run, service_fn};
 
 mod handler;
 #[cfg(test)]
@@ -8,9 +7,6 @@ mod tests;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
-    let config =
-        PresenceConfig::from_env(&Env::process()).inspect_err(|e| tracing::error!("{e}"))?;
-    let state = handler::Reconcile::new(config).await?;
+    let state = kitchen::startup::start(PresenceConfig::from_env, handler::Reconcile::new).await?;
     run(service_fn(|event| handler::handle(&state, event))).await
 }

@@ -1,5 +1,4 @@
-use kitchen::config::Env;
-use kitchen::lambda_http::{Error, run, service_fn, tracing};
+use kitchen::lambda_http::{Error, run, service_fn};
 use kitchen::presence::PresenceConfig;
 
 mod handler;
@@ -8,9 +7,6 @@ mod tests;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
-    let config =
-        PresenceConfig::from_env(&Env::process()).inspect_err(|e| tracing::error!("{e}"))?;
-    let state = handler::Webhook::new(config).await?;
+    let state = kitchen::startup::start(PresenceConfig::from_env, handler::Webhook::new).await?;
     run(service_fn(|req| handler::handle(&state, req))).await
 }
