@@ -2,15 +2,15 @@
 //! `GET /v2/users/{id}`, `GET` and `POST /v2/users/{id}/meetings`.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::extract::Path;
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use kitchen::time::format_rfc3339;
 use serde_json::{Map, Value, json};
 
 use crate::routes::{
-    Conn, TIMEZONE, invalid_field, json_response, meeting_not_found, page_size, paginate,
-    query_get, query_pairs, user_not_found, zoom_call, zoom_call_needing, zoom_error,
+    TIMEZONE, ZoomCall, invalid_field, json_response, meeting_not_found, page_size, paginate,
+    query_get, query_pairs, user_not_found, zoom_error,
 };
 use crate::state::Meeting;
 use crate::util;
@@ -21,13 +21,8 @@ const CREATE_MEETING_SCOPES: &[&str] = &["meeting:write:meeting:admin", "meeting
 
 // GET /v2/meetings/{meetingId}
 
-pub(crate) async fn meeting(
-    State(sim): State<Sim>,
-    conn: Conn,
-    headers: HeaderMap,
-    Path(meeting_id): Path<String>,
-) -> Response {
-    zoom_call(&sim, Endpoint::Meeting, conn, &headers, |sim| {
+pub(crate) async fn meeting(call: ZoomCall, Path(meeting_id): Path<String>) -> Response {
+    call.answer(Endpoint::Meeting, |sim| {
         match sim.state.meeting(&meeting_id) {
             Some(m) => json_response(StatusCode::OK, meeting_json(sim, &m)),
             None => meeting_not_found(&meeting_id),
@@ -142,13 +137,11 @@ fn settings_json(s: &MeetingSettings) -> Value {
 // PUT /v2/meetings/{meetingId}/status
 
 pub(crate) async fn meeting_status(
-    State(sim): State<Sim>,
-    conn: Conn,
-    headers: HeaderMap,
+    call: ZoomCall,
     Path(meeting_id): Path<String>,
     body: Bytes,
 ) -> Response {
-    zoom_call(&sim, Endpoint::MeetingStatus, conn, &headers, |sim| {
+    call.answer(Endpoint::MeetingStatus, |sim| {
         update_status(sim, &meeting_id, &body)
     })
     .await
@@ -189,13 +182,8 @@ fn update_status(sim: &Sim, meeting_id: &str, body: &Bytes) -> Response {
 // ---------------------------------------------------------------------------
 // GET /v2/users/{userId}
 
-pub(crate) async fn user(
-    State(sim): State<Sim>,
-    conn: Conn,
-    headers: HeaderMap,
-    Path(user_id): Path<String>,
-) -> Response {
-    zoom_call(&sim, Endpoint::User, conn, &headers, |sim| {
+pub(crate) async fn user(call: ZoomCall, Path(user_id): Path<String>) -> Response {
+    call.answer(Endpoint::User, |sim| {
         let Some(u) = sim.state.user(&user_id) else {
             return user_not_found(&user_id);
         };
@@ -234,13 +222,11 @@ pub(crate) async fn user(
 // GET and POST /v2/users/{userId}/meetings
 
 pub(crate) async fn list_meetings(
-    State(sim): State<Sim>,
-    conn: Conn,
-    headers: HeaderMap,
+    call: ZoomCall,
     uri: Uri,
     Path(user_id): Path<String>,
 ) -> Response {
-    zoom_call(&sim, Endpoint::UserMeetings, conn, &headers, |sim| {
+    call.answer(Endpoint::UserMeetings, |sim| {
         meetings_page(sim, &user_id, &uri)
     })
     .await
@@ -319,20 +305,13 @@ fn list_item(sim: &Sim, m: &Meeting) -> Value {
 }
 
 pub(crate) async fn create_meeting(
-    State(sim): State<Sim>,
-    conn: Conn,
-    headers: HeaderMap,
+    call: ZoomCall,
     Path(user_id): Path<String>,
     body: Bytes,
 ) -> Response {
-    zoom_call_needing(
-        &sim,
-        Endpoint::UserMeetings,
-        CREATE_MEETING_SCOPES,
-        conn,
-        &headers,
-        |sim| new_meeting(sim, &user_id, &body),
-    )
+    call.answer_needing(Endpoint::UserMeetings, CREATE_MEETING_SCOPES, |sim| {
+        new_meeting(sim, &user_id, &body)
+    })
     .await
 }
 

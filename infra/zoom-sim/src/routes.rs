@@ -1,5 +1,5 @@
 //! The simulated Zoom endpoints (shapes from Zoom's OpenAPI specs, facts from
-//! ZOOM.md): the router, what every call goes through ([`zoom_call`]), OAuth,
+//! ZOOM.md): the router, what every call goes through ([`ZoomCall`]), OAuth,
 //! the dashboard and chat. Meetings and users: [`crate::meetings`].
 
 use std::convert::Infallible;
@@ -60,19 +60,27 @@ pub(crate) fn router(sim: Sim) -> Router {
 // ---------------------------------------------------------------------------
 // helpers
 
-/// The connection the request came on, when served by `Sim::serve`/`spawn`.
-pub(crate) struct Conn(Option<ConnInfo>);
+/// What every Zoom endpoint's handler takes from the request: the simulator,
+/// the connection the request came on (when served by `Sim::serve`/`spawn`)
+/// and the headers. [`ZoomCall::answer`] runs the endpoint through it.
+pub(crate) struct ZoomCall {
+    sim: Sim,
+    conn: Option<ConnInfo>,
+    headers: HeaderMap,
+}
 
-impl<S: Send + Sync> FromRequestParts<S> for Conn {
+impl FromRequestParts<Sim> for ZoomCall {
     type Rejection = Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Conn(
-            parts
+    async fn from_request_parts(parts: &mut Parts, sim: &Sim) -> Result<Self, Self::Rejection> {
+        Ok(ZoomCall {
+            sim: sim.clone(),
+            conn: parts
                 .extensions
                 .get::<ConnectInfo<ConnInfo>>()
                 .map(|c| c.0.clone()),
-        ))
+            headers: parts.headers.clone(),
+        })
     }
 }
 
@@ -120,8 +128,8 @@ fn auth_param<'a>(headers: &'a HeaderMap, scheme: &str) -> Option<&'a str> {
 }
 
 /// Answers without answering: see the crate docs on `Fault::Drop`.
-fn drop_connection(conn: Conn) -> Response {
-    match conn.0 {
+fn drop_connection(conn: Option<&ConnInfo>) -> Response {
+    match conn {
         Some(info) => {
             tracing::debug!("zoom-sim: dropping connection from {}", info.remote);
             info.kill();
@@ -176,72 +184,74 @@ fn status_fault_response(status: u16, body: Value) -> Response {
     json_response(status, body)
 }
 
-/// [`zoom_call_needing`] the endpoint's own scopes ([`Endpoint::scopes`]).
-pub(crate) async fn zoom_call(
-    sim: &Sim,
-    ep: Endpoint,
-    conn: Conn,
-    headers: &HeaderMap,
-    handle: impl FnOnce(&Sim) -> Response,
-) -> Response {
-    zoom_call_needing(sim, ep, ep.scopes(), conn, headers, handle).await
-}
+impl ZoomCall {
+    /// [`Self::answer_needing`] the endpoint's own scopes ([`Endpoint::scopes`]).
+    pub(crate) async fn answer(
+        &self,
+        ep: Endpoint,
+        handle: impl FnOnce(&Sim) -> Response,
+    ) -> Response {
+        self.answer_needing(ep, ep.scopes(), handle).await
+    }
 
-/// Common wrapper of the Zoom endpoints: count, fault, auth and scope, handle,
-/// record timing, add latency. `needs`: scopes of which the token must hold one.
-pub(crate) async fn zoom_call_needing(
-    sim: &Sim,
-    ep: Endpoint,
-    needs: &[&str],
-    conn: Conn,
-    headers: &HeaderMap,
-    handle: impl FnOnce(&Sim) -> Response,
-) -> Response {
-    let st = &sim.state;
-    st.stats.count_request(ep);
-    let started = Instant::now();
-    let fault = st.take_fault(ep);
-    let mut busy = started.elapsed();
-    let mut answer = None;
-    match fault {
-        None => {}
-        Some(Fault::Delay { ms }) => tokio::time::sleep(Duration::from_millis(ms)).await,
-        Some(Fault::Hang) => {
-            tokio::time::sleep(HANG).await;
-            return zoom_error(StatusCode::GATEWAY_TIMEOUT, 504, "zoom-sim: hang elapsed");
-        }
-        Some(Fault::Drop) => return drop_connection(conn),
-        Some(Fault::Status { status, body }) => answer = Some(status_fault_response(status, body)),
-        Some(Fault::RateLimit { retry_after }) => {
-            answer = Some(rate_limit_response(ep, retry_after.as_deref()));
-        }
-    }
-    let t = Instant::now();
-    let resp = match answer {
-        Some(r) => r,
-        None if ep == Endpoint::Token => handle(sim),
-        None => match token_scopes(sim, headers) {
-            None => {
-                st.stats.count_unauthorized();
-                invalid_token()
+    /// Common wrapper of the Zoom endpoints: count, fault, auth and scope,
+    /// handle, record timing, add latency. `needs`: scopes of which the token
+    /// must hold one.
+    pub(crate) async fn answer_needing(
+        &self,
+        ep: Endpoint,
+        needs: &[&str],
+        handle: impl FnOnce(&Sim) -> Response,
+    ) -> Response {
+        let sim = &self.sim;
+        let st = &sim.state;
+        st.stats.count_request(ep);
+        let started = Instant::now();
+        let fault = st.take_fault(ep);
+        let mut busy = started.elapsed();
+        let mut answer = None;
+        match fault {
+            None => {}
+            Some(Fault::Delay { ms }) => tokio::time::sleep(Duration::from_millis(ms)).await,
+            Some(Fault::Hang) => {
+                tokio::time::sleep(HANG).await;
+                return zoom_error(StatusCode::GATEWAY_TIMEOUT, 504, "zoom-sim: hang elapsed");
             }
-            Some(granted) if !needs.iter().any(|n| granted.iter().any(|g| g == n)) => {
-                st.stats.count_missing_scope();
-                missing_scope(needs)
+            Some(Fault::Drop) => return drop_connection(self.conn.as_ref()),
+            Some(Fault::Status { status, body }) => {
+                answer = Some(status_fault_response(status, body))
             }
-            Some(_) => handle(sim),
-        },
-    };
-    busy += t.elapsed();
-    if resp.status() == StatusCode::TOO_MANY_REQUESTS {
-        st.stats.count_rate_limited();
+            Some(Fault::RateLimit { retry_after }) => {
+                answer = Some(rate_limit_response(ep, retry_after.as_deref()));
+            }
+        }
+        let t = Instant::now();
+        let resp = match answer {
+            Some(r) => r,
+            None if ep == Endpoint::Token => handle(sim),
+            None => match token_scopes(sim, &self.headers) {
+                None => {
+                    st.stats.count_unauthorized();
+                    invalid_token()
+                }
+                Some(granted) if !needs.iter().any(|n| granted.iter().any(|g| g == n)) => {
+                    st.stats.count_missing_scope();
+                    missing_scope(needs)
+                }
+                Some(_) => handle(sim),
+            },
+        };
+        busy += t.elapsed();
+        if resp.status() == StatusCode::TOO_MANY_REQUESTS {
+            st.stats.count_rate_limited();
+        }
+        st.stats.record_handled(busy);
+        let latency = st.latency();
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        resp
     }
-    st.stats.record_handled(busy);
-    let latency = st.latency();
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
-    resp
 }
 
 /// The scopes of the request's bearer token, if it is valid.
@@ -318,15 +328,9 @@ pub(crate) fn meeting_not_found(meeting_id: &str) -> Response {
 // ---------------------------------------------------------------------------
 // OAuth
 
-async fn token(
-    State(sim): State<Sim>,
-    conn: Conn,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Bytes,
-) -> Response {
-    zoom_call(&sim, Endpoint::Token, conn, &headers, |sim| {
-        issue_token(sim, &headers, &uri, &body)
+async fn token(call: ZoomCall, uri: Uri, body: Bytes) -> Response {
+    call.answer(Endpoint::Token, |sim| {
+        issue_token(sim, &call.headers, &uri, &body)
     })
     .await
 }
@@ -393,14 +397,8 @@ fn new_access_token(sim: &Sim, ttl: u64) -> String {
 // ---------------------------------------------------------------------------
 // GET /v2/metrics/meetings/{meetingId}/participants
 
-async fn dashboard(
-    State(sim): State<Sim>,
-    conn: Conn,
-    headers: HeaderMap,
-    uri: Uri,
-    Path(meeting_id): Path<String>,
-) -> Response {
-    zoom_call(&sim, Endpoint::Dashboard, conn, &headers, |sim| {
+async fn dashboard(call: ZoomCall, uri: Uri, Path(meeting_id): Path<String>) -> Response {
+    call.answer(Endpoint::Dashboard, |sim| {
         dashboard_page(sim, &meeting_id, &uri)
     })
     .await
@@ -455,17 +453,9 @@ fn dashboard_page(sim: &Sim, meeting_id: &str, uri: &Uri) -> Response {
 // ---------------------------------------------------------------------------
 // POST /v2/chat/users/{userId}/messages
 
-async fn chat(
-    State(sim): State<Sim>,
-    conn: Conn,
-    headers: HeaderMap,
-    Path(user_id): Path<String>,
-    body: Bytes,
-) -> Response {
-    zoom_call(&sim, Endpoint::Chat, conn, &headers, |sim| {
-        send_chat(sim, &user_id, &body)
-    })
-    .await
+async fn chat(call: ZoomCall, Path(user_id): Path<String>, body: Bytes) -> Response {
+    call.answer(Endpoint::Chat, |sim| send_chat(sim, &user_id, &body))
+        .await
 }
 
 /// A non-empty string field; `Err` (the 300 message) if present but not a string.
