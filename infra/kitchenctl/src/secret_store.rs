@@ -12,6 +12,7 @@
 //! in the secret's history (`AWSPREVIOUS`), never lost without a word.
 
 use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use kitchen::credentials::describe_sdk_error;
 
 use crate::aws;
@@ -74,7 +75,7 @@ impl SecretStore {
                     .fix(
                         "use AWS credentials allowed secretsmanager:GetSecretValue on the secret",
                     )),
-                    _ => Err(aws::unreachable("Secrets Manager", &reason)),
+                    _ => Err(aws::unreachable(SERVICE, &reason)),
                 }
             }
         }
@@ -109,7 +110,7 @@ impl SecretStore {
                         "aws_refused",
                         format!("creating the secret {:?} failed: {reason}", self.id),
                     ),
-                    None => aws::unreachable("Secrets Manager", &reason),
+                    None => aws::unreachable(SERVICE, &reason),
                 }
             })?;
         Ok(Written { version_id: token })
@@ -135,10 +136,7 @@ impl SecretStore {
             .client_request_token(&token)
             .send()
             .await
-            .map_err(|e| {
-                let (_, reason) = describe_sdk_error(&e);
-                aws::unreachable("Secrets Manager", &reason)
-            })?;
+            .map_err(|e| service_unreachable(&e))?;
         let (current, previous) = self.stages().await?;
         if current.as_deref() == Some(token.as_str())
             && previous.as_deref() == Some(read.version_id.as_str())
@@ -165,10 +163,7 @@ impl SecretStore {
             .secret_id(&self.id)
             .send()
             .await
-            .map_err(|e| {
-                let (_, reason) = describe_sdk_error(&e);
-                aws::unreachable("Secrets Manager", &reason)
-            })?;
+            .map_err(|e| service_unreachable(&e))?;
         let mut current = None;
         let mut previous = None;
         if let Some(map) = out.version_ids_to_stages() {
@@ -183,6 +178,15 @@ impl SecretStore {
         }
         Ok((current, previous))
     }
+}
+
+/// The service, as failures name it.
+const SERVICE: &str = "Secrets Manager";
+
+/// A Secrets Manager failure the command has no particular answer for.
+fn service_unreachable<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> CtlError {
+    let (_, reason) = describe_sdk_error(err);
+    aws::unreachable(SERVICE, &reason)
 }
 
 /// A fresh version id (32 hex digits from the OS's secure random source).
