@@ -136,6 +136,8 @@ pub fn moto_endpoint() -> String {
     )
 }
 
+/// The SDK configuration of the functions (their HTTP client, short timeouts,
+/// no retry) against moto at `endpoint`.
 pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
     use aws_config::{BehaviorVersion, Region};
     let creds =
@@ -151,6 +153,10 @@ pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
                 .build(),
         )
         .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
+        // The functions' HTTP client: every moto test goes through it.
+        .http_client(
+            crate::aws_http::client(Duration::from_millis(500)).expect("the AWS HTTP client"),
+        )
         .load()
         .await
 }

@@ -1,4 +1,5 @@
-//! The Zoom client's TLS trust anchors, ready when the client is built.
+//! The TLS trust anchors of the Zoom client and of the AWS SDK's client
+//! ([`crate::aws_http`]), ready when the clients are built.
 //!
 //! Mozilla's root certificates compiled into the binary (`webpki-roots`, already
 //! in trust-anchor form), not the OS store. reqwest's default verifier
