@@ -131,6 +131,8 @@ pub struct Variant {
     pub cold_runs: bool,
     /// `KITCHEN_COUNT_CACHE_SECONDS` of a count variant.
     pub cache_secs: Option<u64>,
+    /// The HTTP status every warm call must answer; `None`: any 2xx.
+    pub warm_status: Option<u64>,
 }
 
 /// The floor; invite; count from the dashboard (cache 10 s, then 0 s); webhook;
@@ -200,6 +202,22 @@ fn variants(args: &Args) -> Vec<Variant> {
                 "page" => 6,
                 _ => 7,
             };
+            if f == "invite" && args.limits_table.is_some() {
+                // The same device over its limit: the first call is granted,
+                // every warm one refused (429 too_many_invites, nothing sent).
+                let mut e = env.clone();
+                e.retain(|(k, _)| k != "KITCHEN_INVITE_INTERVAL_SECONDS");
+                e.push(("KITCHEN_INVITE_INTERVAL_SECONDS".into(), "3600".into()));
+                let v = Variant {
+                    label: "invite (over its limit: warm calls refused)".into(),
+                    function: f.clone(),
+                    env: overrides(e),
+                    cold_runs: false,
+                    cache_secs: None,
+                    warm_status: Some(429),
+                };
+                out.push((order, v));
+            }
             let env = overrides(env);
             let v = Variant {
                 label: f.clone(),
@@ -207,6 +225,7 @@ fn variants(args: &Args) -> Vec<Variant> {
                 env,
                 cold_runs: true,
                 cache_secs: None,
+                warm_status: None,
             };
             out.push((order, v));
             continue;
@@ -239,6 +258,7 @@ fn variants(args: &Args) -> Vec<Variant> {
                 env: overrides(e),
                 cold_runs,
                 cache_secs: Some(secs),
+                warm_status: None,
             };
             out.push((order, v));
         }
@@ -486,8 +506,9 @@ fn slug(s: &str) -> String {
     out.trim_end_matches('-').to_owned()
 }
 
-/// `None` if the invocation succeeded (2xx for HTTP events), else what went wrong.
-fn failure(function: &str, o: &runtime_api::Outcome) -> Option<String> {
+/// `None` if the invocation succeeded (`expected`, else 2xx, for HTTP events),
+/// else what went wrong.
+fn failure(function: &str, o: &runtime_api::Outcome, expected: Option<u64>) -> Option<String> {
     let text = || {
         String::from_utf8_lossy(&o.body)
             .chars()
@@ -513,8 +534,10 @@ fn failure(function: &str, o: &runtime_api::Outcome) -> Option<String> {
     let status = serde_json::from_slice::<serde_json::Value>(&o.body)
         .ok()
         .and_then(|v| v.get("statusCode").and_then(serde_json::Value::as_u64));
-    match status {
-        Some(s) if (200..300).contains(&s) => None,
+    match (status, expected) {
+        (Some(s), Some(e)) if s == e => None,
+        (_, Some(e)) => Some(format!("expected {e}, got: {}", text())),
+        (Some(s), None) if (200..300).contains(&s) => None,
         _ => Some(format!("non-2xx response: {}", text())),
     }
 }
@@ -550,7 +573,7 @@ async fn measure_into(ctx: &Ctx<'_>, r: &mut VariantResult) -> Res<()> {
         let c = Container::start(ctx, v).await?;
         let event = events.next()?;
         let first = c.rt.invoke(event, INVOKE_TIMEOUT).await?;
-        if let Some(f) = failure(&v.function, &first) {
+        if let Some(f) = failure(&v.function, &first, None) {
             c.stop().await;
             return Err(format!("first invocation failed: {f}").into());
         }
@@ -588,7 +611,7 @@ async fn measure_into(ctx: &Ctx<'_>, r: &mut VariantResult) -> Res<()> {
                 &aws_d,
                 ctx.proxy_hop,
             )));
-            if let Some(f) = failure(&v.function, &o) {
+            if let Some(f) = failure(&v.function, &o, v.warm_status) {
                 r.warm.errors += 1;
                 r.warm.first_error.get_or_insert(f);
             }
@@ -753,6 +776,10 @@ async fn main() -> ExitCode {
 mod tests {
     use super::*;
 
+    fn has_env(v: &Variant, k: &str, val: &str) -> bool {
+        v.env.contains(&(k.into(), val.into()))
+    }
+
     #[test]
     fn args_and_variants() {
         let argv = "--bin-dir b --sim http://s/ --moto http://m \
@@ -767,6 +794,7 @@ mod tests {
             labels,
             [
                 "floor",
+                "invite (over its limit: warm calls refused)",
                 "invite",
                 "count (dashboard, cache 10 s)",
                 "count (dashboard, cache 0 s)",
@@ -776,18 +804,22 @@ mod tests {
                 "page"
             ]
         );
-        let v: Vec<_> = v.into_iter().skip(1).collect();
-        let has = |v: &Variant, k: &str, val: &str| v.env.contains(&(k.into(), val.into()));
-        assert!(has(&v[1], "KITCHEN_SHOW_NAMES", "true"));
-        assert!(has(&v[2], "KITCHEN_COUNT_CACHE_SECONDS", "0"));
+        // Refused before the plain invite runs: its first call is the device's
+        // first invite, granted; every warm call is over the interval.
+        assert!(has_env(&v[1], "KITCHEN_INVITE_INTERVAL_SECONDS", "3600"));
+        assert_eq!((v[1].warm_status, v[1].cold_runs), (Some(429), false));
+        assert_eq!(v[2].warm_status, None);
+        let v: Vec<_> = v.into_iter().skip(2).collect();
+        assert!(has_env(&v[1], "KITCHEN_SHOW_NAMES", "true"));
+        assert!(has_env(&v[2], "KITCHEN_COUNT_CACHE_SECONDS", "0"));
         assert!(!v[1].env.iter().any(|(k, _)| k == "KITCHEN_PRESENCE_TABLE"));
-        assert!(has(&v[4], "KITCHEN_PRESENCE_TABLE", "t"));
-        assert!(has(&v[3], "KITCHEN_PRESENCE_TABLE", "t"));
+        assert!(has_env(&v[4], "KITCHEN_PRESENCE_TABLE", "t"));
+        assert!(has_env(&v[3], "KITCHEN_PRESENCE_TABLE", "t"));
         assert!(v[1].cold_runs && !v[2].cold_runs && v[3].cold_runs);
-        assert!(has(&v[0], "KITCHEN_LIMITS_TABLE", "l"));
-        assert!(has(&v[0], "KITCHEN_INVITE_INTERVAL_SECONDS", "0"));
-        assert!(has(&v[6], "KITCHEN_PRESENCE_TABLE", "t"));
-        assert!(has(&v[6], "KITCHEN_COUNT_SOURCE", "auto"));
+        assert!(has_env(&v[0], "KITCHEN_LIMITS_TABLE", "l"));
+        assert!(has_env(&v[0], "KITCHEN_INVITE_INTERVAL_SECONDS", "0"));
+        assert!(has_env(&v[6], "KITCHEN_PRESENCE_TABLE", "t"));
+        assert!(has_env(&v[6], "KITCHEN_COUNT_SOURCE", "auto"));
         assert!(parse_run_args(["--bogus".to_owned()].into_iter()).is_err());
     }
 
