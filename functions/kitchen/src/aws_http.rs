@@ -33,7 +33,7 @@ use aws_smithy_types::body::SdkBody;
 pub fn client(connect_timeout: Duration) -> Result<SharedHttpClient, String> {
     let builder = reqwest::Client::builder()
         .connect_timeout(connect_timeout)
-        // The SDK decides about retries and redirects are not AWS's way.
+        // AWS APIs do not redirect; the SDK retries by itself.
         .redirect(reqwest::redirect::Policy::none());
     let client = crate::tls::with_roots(builder)?
         .build()

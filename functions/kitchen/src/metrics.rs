@@ -112,7 +112,7 @@ pub fn add(metric: Metric, n: u64) {
 /// The second dimension of [`incr_because`]: why something happened.
 pub const REASON: &str = "Reason";
 
-/// Counts one occurrence of `metric` for `reason` (e.g. `zoom_missing_scope`):
+/// Counts one occurrence of `metric` for `reason` (e.g. `missing_scope`):
 /// published per function as [`incr`] does, and per function and reason.
 pub fn incr_because(metric: Metric, reason: &str) {
     publish(metric, 1, Some(reason));
