@@ -16,16 +16,29 @@ for tool in "${CHROMIUM:-/usr/bin/chromium}" "${CHROMEDRIVER:-/usr/bin/chromedri
   fi
 done
 mkdir -p .dev
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-.venv/bin/moto_server -H 127.0.0.1 -p "$port" > .dev/moto-test.log 2>&1 &
-moto_pid=$!
-trap 'kill $moto_pid 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-  kill -0 $moto_pid 2>/dev/null || { echo "moto_server failed to start; see .dev/moto-test.log" >&2; exit 1; }
-  sleep 0.2
-done
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+start_moto() { # port log command...
+  local port=$1 log=$2; shift 2
+  "$@" > "$log" 2>&1 &
+  local pid=$!
+  pids+=("$pid")
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    kill -0 "$pid" 2>/dev/null || { echo "$* failed to start; see $log" >&2; exit 1; }
+    sleep 0.2
+  done
+  echo "$* did not listen on $port; see $log" >&2
+  exit 1
+}
+port=$(free_port)
+start_moto "$port" .dev/moto-test.log .venv/bin/moto_server -H 127.0.0.1 -p "$port"
 export KITCHEN_TEST_MOTO="http://127.0.0.1:$port"
+# One request at a time: the tests of concurrent conditional writes (see the script).
+serial_port=$(free_port)
+start_moto "$serial_port" .dev/moto-serial-test.log .venv/bin/python infra/moto_serial.py "$serial_port"
+export KITCHEN_TEST_MOTO_SERIAL="http://127.0.0.1:$serial_port"
 echo "== cargo test (unit, moto, Zoom simulator, kitchenctl's binary)"
 cargo test --workspace --all-targets
 echo "== end-to-end (infra/devstack.py e2e; logs in .dev/e2e)"

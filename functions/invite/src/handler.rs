@@ -7,9 +7,9 @@
 //!
 //! DynamoDB calls per invite (with `KITCHEN_LIMITS_TABLE`): one UpdateItem when
 //! granted (two on a device's first invite of a UTC day), plus one UpdateItem
-//! to give the slot back when Zoom fails; a refusal costs two UpdateItems and
-//! one GetItem. None for requests refused before that (bad key, bad body,
-//! another recipient).
+//! to give the slot back when Zoom fails; a refusal costs one UpdateItem (two
+//! when the device's last invite was on an earlier UTC day). None for requests
+//! refused before that (bad key, bad body, another recipient).
 
 use std::time::SystemTime;
 

@@ -9,12 +9,16 @@
 //! failure does not use up the allowance.
 //!
 //! DynamoDB calls: one UpdateItem per granted invite (two on the first invite
-//! of a UTC day); a refusal costs two UpdateItems and one GetItem; a release one
-//! UpdateItem.
+//! of a UTC day); one per refusal (a refused write returns the row as it was,
+//! which says how long to wait; two when the row is from an earlier day); a
+//! release one UpdateItem.
 
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
+use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 
 use crate::config::{ConfigError, Env};
 use crate::dynamo::{Item, TableError, conditional, n, number, s};
@@ -129,8 +133,16 @@ impl InviteLimits {
             device: device.to_owned(),
             at_ms: now_ms,
         };
-        if conditional(ROLE, same_day)? {
-            return Ok(Reservation::Granted(ticket));
+        let row = match taken(same_day)? {
+            Taken::Yes => return Ok(Reservation::Granted(ticket)),
+            Taken::No(row) => row,
+        };
+        // Refused by today's row: the new-day write cannot succeed either.
+        if let Some(row) = row
+            .as_ref()
+            .filter(|r| r.contains_key("last_at") && number(r, "day") == Some(day))
+        {
+            return Ok(self.refusal(row, now_ms));
         }
         // The device's first invite, or its first of a new day.
         let new_day = take(
@@ -140,22 +152,10 @@ impl InviteLimits {
         .expression_attribute_values(":zero", n(0))
         .send()
         .await;
-        if conditional(ROLE, new_day)? {
-            return Ok(Reservation::Granted(ticket));
+        match taken(new_day)? {
+            Taken::Yes => Ok(Reservation::Granted(ticket)),
+            Taken::No(row) => Ok(self.refusal(&row.unwrap_or_default(), now_ms)),
         }
-        let item = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(pk(device)))
-            .key("sk", s(SK))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| TableError::from_sdk(ROLE, &e))?
-            .item
-            .unwrap_or_default();
-        Ok(self.refusal(&item, now_ms))
     }
 
     /// Gives a slot back (Zoom did not deliver). Does nothing when a later
@@ -190,6 +190,8 @@ impl InviteLimits {
             .key("sk", s(SK))
             .expression_attribute_names("#last", "last_at")
             .expression_attribute_names("#cnt", "day_count")
+            // A refusal returns the row as it was: no second read.
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
     }
 
     /// How long until the device may invite again, from the row that refused it.
@@ -212,6 +214,25 @@ impl InviteLimits {
             limit,
             retry_after: wait,
         }
+    }
+}
+
+/// Whether a conditional write was applied; if not, the row as it was.
+enum Taken {
+    Yes,
+    No(Option<Item>),
+}
+
+fn taken(result: Result<UpdateItemOutput, SdkError<UpdateItemError>>) -> Result<Taken, TableError> {
+    match result {
+        Ok(_) => Ok(Taken::Yes),
+        Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+            match e.into_err() {
+                UpdateItemError::ConditionalCheckFailedException(c) => Ok(Taken::No(c.item)),
+                _ => Ok(Taken::No(None)),
+            }
+        }
+        Err(e) => Err(TableError::from_sdk(ROLE, &e)),
     }
 }
 

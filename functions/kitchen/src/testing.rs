@@ -136,6 +136,16 @@ pub fn moto_endpoint() -> String {
     )
 }
 
+/// moto answering one request at a time (infra/moto_serial.py, started by
+/// `make test`): for tests of concurrent conditional writes, which threaded
+/// moto does not apply atomically as DynamoDB does. Missing means the test
+/// fails.
+pub fn moto_serial_endpoint() -> String {
+    std::env::var("KITCHEN_TEST_MOTO_SERIAL").expect(
+        "KITCHEN_TEST_MOTO_SERIAL is not set: run the tests with `make test`, which starts infra/moto_serial.py",
+    )
+}
+
 /// The SDK configuration of the functions (their HTTP client, short timeouts,
 /// no retry) against moto at `endpoint`.
 pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
