@@ -1,50 +1,16 @@
 //! Drives a spawned simulator over real HTTP.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
+use common::{client, get, headcount, token, token_url};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use zoom_sim::{
     DEMO_ACCOUNT_ID, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_MEETING_ID, DEMO_TECH_USER, Endpoint,
     Fault, Sim, SimConfig, SimHandle,
 };
-
-fn client() -> Client {
-    Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .expect("client")
-}
-
-fn token_url(h: &SimHandle, account: &str) -> String {
-    format!(
-        "{}?grant_type=account_credentials&account_id={account}",
-        h.oauth_url()
-    )
-}
-
-async fn token(c: &Client, h: &SimHandle) -> String {
-    let r = c
-        .post(token_url(h, DEMO_ACCOUNT_ID))
-        .basic_auth(DEMO_CLIENT_ID, Some(DEMO_CLIENT_SECRET))
-        .send()
-        .await
-        .expect("token request");
-    assert_eq!(r.status(), StatusCode::OK);
-    let v: Value = r.json().await.expect("token json");
-    v["access_token"].as_str().expect("access_token").to_owned()
-}
-
-async fn get(c: &Client, url: &str, tok: &str) -> (StatusCode, Value) {
-    let r = c
-        .get(url)
-        .bearer_auth(tok)
-        .send()
-        .await
-        .expect("GET request");
-    let status = r.status();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
 
 async fn chat(
     c: &Client,
@@ -75,13 +41,6 @@ fn dashboard_url(h: &SimHandle, id: &str, query: &str) -> String {
     )
 }
 
-/// People in the room, by the library's one rule.
-fn live_count(entries: &[Value]) -> usize {
-    let entries: Vec<kitchen::participants::Participant> =
-        serde_json::from_value(Value::from(entries.to_vec())).expect("dashboard entries");
-    kitchen::participants::headcount(&entries).count
-}
-
 #[test]
 fn demo_account_is_the_one_kitchen_testing_uses() {
     use kitchen::testing as t;
@@ -107,7 +66,7 @@ async fn issues_tokens_and_rejects_bad_credentials() {
     let c = client();
 
     let r = c
-        .post(token_url(&h, DEMO_ACCOUNT_ID))
+        .post(token_url(&h.oauth_url(), DEMO_ACCOUNT_ID))
         .basic_auth(DEMO_CLIENT_ID, Some(DEMO_CLIENT_SECRET))
         .send()
         .await
@@ -130,7 +89,7 @@ async fn issues_tokens_and_rejects_bad_credentials() {
     }
 
     let bad_secret = c
-        .post(token_url(&h, DEMO_ACCOUNT_ID))
+        .post(token_url(&h.oauth_url(), DEMO_ACCOUNT_ID))
         .basic_auth(DEMO_CLIENT_ID, Some("wrong"))
         .send()
         .await
@@ -142,7 +101,11 @@ async fn issues_tokens_and_rejects_bad_credentials() {
         json!({"reason": "Invalid client_id or client_secret", "error": "invalid_client"})
     );
 
-    let no_auth = c.post(token_url(&h, DEMO_ACCOUNT_ID)).send().await.unwrap();
+    let no_auth = c
+        .post(token_url(&h.oauth_url(), DEMO_ACCOUNT_ID))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(no_auth.status(), StatusCode::BAD_REQUEST);
     assert_eq!(
         no_auth.json::<Value>().await.unwrap()["error"],
@@ -150,7 +113,7 @@ async fn issues_tokens_and_rejects_bad_credentials() {
     );
 
     let bad_account = c
-        .post(token_url(&h, "someone-else"))
+        .post(token_url(&h.oauth_url(), "someone-else"))
         .basic_auth(DEMO_CLIENT_ID, Some(DEMO_CLIENT_SECRET))
         .send()
         .await
@@ -228,7 +191,7 @@ async fn tokens_expire_server_side() {
     let c = client();
     h.sim.set_token_ttl(1);
     let r = c
-        .post(token_url(&h, DEMO_ACCOUNT_ID))
+        .post(token_url(&h.oauth_url(), DEMO_ACCOUNT_ID))
         .basic_auth(DEMO_CLIENT_ID, Some(DEMO_CLIENT_SECRET))
         .send()
         .await
@@ -322,7 +285,7 @@ async fn dashboard_paginates_every_entry_once() {
     }
     assert_eq!(pages, 3);
     assert_eq!(seen, h.sim.participants(DEMO_MEETING_ID));
-    assert_eq!(live_count(&seen), 3);
+    assert_eq!(headcount(seen.clone()), 3);
     for e in &seen {
         for key in [
             "id",
@@ -615,7 +578,11 @@ async fn faults_are_consumed_fifo_per_endpoint() {
             retry_after: Some(date.into()),
         },
     );
-    let r = c.post(token_url(&h, DEMO_ACCOUNT_ID)).send().await.unwrap();
+    let r = c
+        .post(token_url(&h.oauth_url(), DEMO_ACCOUNT_ID))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(r.headers()["retry-after"], date);
 

@@ -1,90 +1,21 @@
 //! What the page, kitchenctl and notices rely on: rooms, ending a meeting,
 //! users and their meetings, scopes, channel posts and a 429 part-way.
 
-use std::sync::{Arc, Mutex};
+mod common;
+
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::routing::post;
-use reqwest::{Client, StatusCode};
+use common::{admin, admin_get, call, client, headcount, spawn_receiver, token, token_response};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use zoom_sim::{
-    DEMO_ACCOUNT_ID, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_KITCHEN_CHANNEL, DEMO_LOUNGE_CHANNEL,
-    DEMO_LOUNGE_MEETING_ID, DEMO_MEETING_ID, DEMO_TECH_USER, Sim, SimHandle,
+    DEMO_KITCHEN_CHANNEL, DEMO_LOUNGE_CHANNEL, DEMO_LOUNGE_MEETING_ID, DEMO_MEETING_ID,
+    DEMO_TECH_USER, Sim, SimHandle,
 };
-
-fn client() -> Client {
-    Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .expect("client")
-}
-
-async fn token(c: &Client, h: &SimHandle) -> Value {
-    c.post(format!(
-        "{}?grant_type=account_credentials&account_id={DEMO_ACCOUNT_ID}",
-        h.oauth_url()
-    ))
-    .basic_auth(DEMO_CLIENT_ID, Some(DEMO_CLIENT_SECRET))
-    .send()
-    .await
-    .expect("token request")
-    .json()
-    .await
-    .expect("token JSON")
-}
-
-async fn bearer(c: &Client, h: &SimHandle) -> String {
-    token(c, h).await["access_token"]
-        .as_str()
-        .expect("access_token")
-        .to_owned()
-}
-
-async fn call(
-    c: &Client,
-    method: reqwest::Method,
-    url: String,
-    tok: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = c.request(method, url).bearer_auth(tok);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.expect("request");
-    let status = r.status();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
-async fn admin(c: &Client, h: &SimHandle, path: &str, body: Value) -> (StatusCode, Value) {
-    let r = c
-        .post(format!("{}/_sim/{path}", h.base_url))
-        .json(&body)
-        .send()
-        .await
-        .expect("admin request");
-    let status = r.status();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
-async fn admin_get(c: &Client, h: &SimHandle, path: &str) -> Value {
-    c.get(format!("{}/_sim/{path}", h.base_url))
-        .send()
-        .await
-        .expect("admin request")
-        .json()
-        .await
-        .expect("admin JSON")
-}
 
 /// People in a meeting, by the library's one rule.
 fn count(h: &SimHandle, meeting_id: &str) -> usize {
-    let entries: Vec<kitchen::participants::Participant> =
-        serde_json::from_value(Value::from(h.sim.participants(meeting_id)))
-            .expect("dashboard entries");
-    kitchen::participants::headcount(&entries).count
+    headcount(h.sim.participants(meeting_id))
 }
 
 #[tokio::test]
@@ -150,38 +81,13 @@ async fn two_rooms_join_and_leave_independently() {
     assert_eq!(s, StatusCode::BAD_REQUEST);
 }
 
-#[derive(Clone, Default)]
-struct Received(Arc<Mutex<Vec<Value>>>);
-
-async fn receive(State(rx): State<Received>, body: Bytes) -> &'static str {
-    let v = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    rx.0.lock().unwrap_or_else(|p| p.into_inner()).push(v);
-    ""
-}
-
-async fn receiver() -> (Received, String) {
-    let rx = Received::default();
-    let app = axum::Router::new()
-        .route("/zoom/webhook", post(receive))
-        .with_state(rx.clone());
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-        .await
-        .expect("bind");
-    let url = format!(
-        "http://{}/zoom/webhook",
-        listener.local_addr().expect("addr")
-    );
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (rx, url)
-}
-
 #[tokio::test]
 async fn ending_a_meeting_empties_it_and_is_recorded() {
-    let (rx, url) = receiver().await;
+    let (rx, url) = spawn_receiver("").await;
     let h = Sim::demo().spawn().await;
     h.sim.set_webhook_target(Some(url), Some("whsec".into()));
     let c = client();
-    let tok = bearer(&c, &h).await;
+    let tok = token(&c, &h).await;
     let status_url = |id: &str| format!("{}/meetings/{id}/status", h.api_url());
 
     let (s, _) = call(
@@ -233,7 +139,7 @@ async fn ending_a_meeting_empties_it_and_is_recorded() {
         "Alice, Bob, Carol and waiting Dave"
     );
     assert_eq!(ended[0]["webhook"]["status"], 200);
-    let events = rx.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let events = rx.events();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["event"], "meeting.ended");
     assert_eq!(events[0]["payload"]["object"]["id"], DEMO_MEETING_ID);
@@ -288,7 +194,7 @@ async fn ending_a_meeting_empties_it_and_is_recorded() {
 async fn users_and_their_meetings() {
     let h = Sim::demo().spawn().await;
     let c = client();
-    let tok = bearer(&c, &h).await;
+    let tok = token(&c, &h).await;
     let get = |url: String| call(&c, reqwest::Method::GET, url, &tok, None);
 
     let (s, u) = get(format!("{}/users/{DEMO_TECH_USER}", h.api_url())).await;
@@ -405,7 +311,7 @@ async fn users_and_their_meetings() {
 async fn tokens_carry_their_scopes_and_a_missing_one_is_refused() {
     let h = Sim::demo().spawn().await;
     let c = client();
-    let full = bearer(&c, &h).await;
+    let full = token(&c, &h).await;
     let (s, _) = admin(
         &c,
         &h,
@@ -418,7 +324,7 @@ async fn tokens_carry_their_scopes_and_a_missing_one_is_refused() {
         admin_get(&c, &h, "scopes").await["scopes"],
         json!(["meeting:read:admin", "dashboard_meetings:read:admin"])
     );
-    let t = token(&c, &h).await;
+    let t = token_response(&c, &h.oauth_url()).await;
     assert_eq!(
         t["scope"],
         "meeting:read:admin dashboard_meetings:read:admin"
@@ -472,7 +378,7 @@ async fn tokens_carry_their_scopes_and_a_missing_one_is_refused() {
 async fn channel_posts_and_a_429_part_way() {
     let h = Sim::demo().spawn().await;
     let c = client();
-    let tok = bearer(&c, &h).await;
+    let tok = token(&c, &h).await;
     let url = format!("{}/chat/users/{DEMO_TECH_USER}/messages", h.api_url());
     let send = |body: Value| call(&c, reqwest::Method::POST, url.clone(), &tok, Some(body));
 
