@@ -107,16 +107,7 @@ echo "== cargo build --release -p kitchen-bench -p zoom-sim"
 cargo build --release -p kitchen-bench -p zoom-sim
 
 # ---------------------------------------------------------------- 2. peers
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { # port pid what
-  for _ in $(seq 1 150); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    kill -0 "$2" 2>/dev/null || { echo "$3 failed to start; see $LOGS" >&2; return 1; }
-    sleep 0.2
-  done
-  echo "$3 did not listen on $1" >&2
-  return 1
-}
+source infra/ports.sh
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -129,7 +120,7 @@ trap 'exit 130' INT TERM
 moto_port=$(free_port)
 .venv/bin/moto_server -H 127.0.0.1 -p "$moto_port" > "$LOGS/moto.log" 2>&1 &
 pids+=($!)
-wait_port "$moto_port" "${pids[-1]}" moto_server
+wait_port "$moto_port" "${pids[-1]}" moto_server "$LOGS/moto.log"
 export AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port" AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
   AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
 table_args=()
@@ -157,7 +148,7 @@ unset AWS_ENDPOINT_URL
 sim_port=$(free_port)
 "$TARGET/release/zoom-sim" --port "$sim_port" --quiet > "$LOGS/zoom-sim.log" 2>&1 &
 pids+=($!)
-wait_port "$sim_port" "${pids[-1]}" zoom-sim
+wait_port "$sim_port" "${pids[-1]}" zoom-sim "$LOGS/zoom-sim.log"
 
 # ---------------------------------------------------------------- 3. harness
 note_args=()

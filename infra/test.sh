@@ -16,21 +16,14 @@ for tool in "${CHROMIUM:-/usr/bin/chromium}" "${CHROMEDRIVER:-/usr/bin/chromedri
   fi
 done
 mkdir -p .dev
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source infra/ports.sh
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
 start_moto() { # port log command...
   local port=$1 log=$2; shift 2
   "$@" > "$log" 2>&1 &
-  local pid=$!
-  pids+=("$pid")
-  for _ in $(seq 1 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-    kill -0 "$pid" 2>/dev/null || { echo "$* failed to start; see $log" >&2; exit 1; }
-    sleep 0.2
-  done
-  echo "$* did not listen on $port; see $log" >&2
-  exit 1
+  pids+=("$!")
+  wait_port "$port" "$!" "$*" "$log" 100 || exit 1
 }
 port=$(free_port)
 start_moto "$port" .dev/moto-test.log .venv/bin/moto_server -H 127.0.0.1 -p "$port"
