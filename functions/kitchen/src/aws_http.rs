@@ -88,10 +88,9 @@ async fn send(
         }
     }
     let answer = outgoing.body(body).send().await.map_err(classify)?;
-    let status = StatusCode::try_from(answer.status().as_u16())
+    let (parts, body) = http::Response::<reqwest::Body>::from(answer).into_parts();
+    let status = StatusCode::try_from(parts.status.as_u16())
         .map_err(|e| ConnectorError::other(e.into(), None))?;
-    let answer = reqwest::Response::into(answer);
-    let (parts, body): (_, reqwest::Body) = http::Response::into_parts(answer);
     // Streamed to the SDK as its own client does: never buffered here, and
     // opaque in the SDK's trace logs (a secret's value is in the body).
     let mut response = HttpResponse::new(status, SdkBody::from_body_1_x(body));

@@ -189,12 +189,13 @@ fn now_ms() -> u64 {
 pub mod testing {
     use super::Metric;
     use std::collections::HashMap;
-    use std::sync::Mutex;
     use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{LazyLock, Mutex};
 
     static TOTALS: [AtomicU64; Metric::ALL.len()] =
         [const { AtomicU64::new(0) }; Metric::ALL.len()];
-    static BY_REASON: Mutex<Option<HashMap<(Metric, String), u64>>> = Mutex::new(None);
+    static BY_REASON: LazyLock<Mutex<HashMap<(Metric, String), u64>>> =
+        LazyLock::new(Mutex::default);
 
     pub(super) fn record(metric: Metric, n: u64, reason: Option<&str>) {
         if let Some(total) = TOTALS.get(metric as usize) {
@@ -202,10 +203,7 @@ pub mod testing {
         }
         if let Some(reason) = reason {
             let mut by_reason = BY_REASON.lock().unwrap_or_else(|e| e.into_inner());
-            *by_reason
-                .get_or_insert_with(HashMap::new)
-                .entry((metric, reason.to_owned()))
-                .or_default() += n;
+            *by_reason.entry((metric, reason.to_owned())).or_default() += n;
         }
     }
 
@@ -213,8 +211,8 @@ pub mod testing {
     pub fn total_because(metric: Metric, reason: &str) -> u64 {
         let by_reason = BY_REASON.lock().unwrap_or_else(|e| e.into_inner());
         by_reason
-            .as_ref()
-            .and_then(|m| m.get(&(metric, reason.to_owned())).copied())
+            .get(&(metric, reason.to_owned()))
+            .copied()
             .unwrap_or(0)
     }
 

@@ -543,20 +543,21 @@ async fn send(req: reqwest::RequestBuilder) -> Result<(StatusCode, Vec<u8>), Zoo
         .map_err(|e| ZoomError::from_transport(&e))?;
     let status = resp.status();
     record_status(status);
-    let retry_after = retry_after(&resp);
-    let path = resp.url().path().to_owned();
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        let retry_after = retry_after(&resp);
+        tracing::warn!(
+            path = resp.url().path(),
+            retry_after_s = retry_after.map(|d| d.as_secs()),
+            "Zoom rate limit"
+        );
+        // Read to the end all the same, so the connection can be reused.
+        let _ = resp.bytes().await;
+        return Err(ZoomError::RateLimited { retry_after });
+    }
     let body = resp
         .bytes()
         .await
         .map_err(|e| ZoomError::from_transport(&e))?;
-    if status == StatusCode::TOO_MANY_REQUESTS {
-        tracing::warn!(
-            path,
-            retry_after_s = retry_after.map(|d| d.as_secs()),
-            "Zoom rate limit"
-        );
-        return Err(ZoomError::RateLimited { retry_after });
-    }
     Ok((status, body.into()))
 }
 
