@@ -299,7 +299,7 @@ class Stack:
         steps += function_builds(functions, env)
         what = ("the Zoom simulator and " if not self.real_zoom else "") + "the functions " + ", ".join(functions)
         print(f"Building {what} (debug, the way `cargo lambda watch` runs them).\n"
-              f"  The first run compiles about 250 crates: roughly 3-4 minutes on 2 cores (about 9 GB in target/);\n"
+              f"  The first run compiles about 250 crates: roughly 3-4 minutes on 2 cores (a few GB in target/);\n"
               f"  later runs take seconds. Compiler output: {os.path.relpath(self.log_dir, ROOT)}/build.log", flush=True)
         took = cargo_build(steps, env, self.log_dir)
         print(f"Built in {int(took)} s.", flush=True)
