@@ -17,6 +17,7 @@ use crate::cache::Cached;
 
 use crate::config::{ConfigError, Env};
 use crate::devices::{self, Devices};
+use crate::keyring::Skipped;
 use crate::secret::Secret;
 
 /// What the secret holds. Field values never appear in `Debug` or in errors.
@@ -112,17 +113,19 @@ impl Credentials {
         let account_id = text_field("account_id")?;
         let client_id = text_field("client_id")?;
         let client_secret = Secret::new(text_field("client_secret")?);
-        let (devices, skipped) = devices::from_secret(obj);
-        for s in &skipped {
-            tracing::warn!(field = s.field, device = %s.name, reason = %s.reason, "a device entry in the secret was ignored");
-        }
+        let (devices, skipped_devices) = devices::from_secret(obj);
+        let (viewers, skipped_viewers) = crate::viewers::from_secret(obj);
+        skipped_devices
+            .iter()
+            .chain(&skipped_viewers)
+            .for_each(Skipped::log);
         Ok(Self {
             account_id,
             client_id,
             client_secret,
             devices,
             webhook_secret_token,
-            viewers: crate::viewers::from_secret(obj).0,
+            viewers,
         })
     }
 

@@ -35,13 +35,7 @@ impl Named for Device {
 
 pub type Devices = KeyRing<Device>;
 
-/// An entry of the secret that was left out, and why (never its key).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Skipped {
-    pub field: &'static str,
-    pub name: String,
-    pub reason: String,
-}
+pub use crate::keyring::Skipped;
 
 /// Reads `devices` and `device_keys` from the secret's top-level object.
 /// A field of the wrong shape as a whole is skipped the same way as an entry.

@@ -16,6 +16,23 @@ pub trait Named {
     fn name(&self) -> &str;
 }
 
+/// A secret entry (a device or a viewer) that was left out, and why; never
+/// its key. `field` is the secret's field it stood in (`devices`,
+/// `device_keys`, `viewers`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub field: &'static str,
+    pub name: String,
+    pub reason: String,
+}
+
+impl Skipped {
+    /// Logs it for the operator (a warning naming the entry, never its key).
+    pub fn log(&self) {
+        tracing::warn!(field = self.field, entry = %self.name, reason = %self.reason, "an entry in the secret was ignored");
+    }
+}
+
 /// Entries of `T`, each with the digest of its key.
 #[derive(Clone)]
 pub struct KeyRing<T> {

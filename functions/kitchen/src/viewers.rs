@@ -14,7 +14,7 @@ use lambda_http::http::HeaderMap;
 use serde_json::Value;
 
 use crate::device_auth::{AuthFailure, bearer_key};
-use crate::keyring::{KeyRing, Named, check_key, entry_settings, read_entries};
+use crate::keyring::{KeyRing, Named, Skipped, check_key, entry_settings, read_entries};
 
 /// One person who may open the page.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,20 +31,14 @@ impl Named for Viewer {
 
 pub type Viewers = KeyRing<Viewer>;
 
-/// A `viewers` entry that was left out, and why (never its key).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SkippedViewer {
-    pub name: String,
-    pub reason: String,
-}
-
 /// Reads `viewers` from the secret's top-level object. Absent means nobody
 /// can open the page (the page answers 401 to everyone).
-pub fn from_secret(obj: &serde_json::Map<String, Value>) -> (Viewers, Vec<SkippedViewer>) {
+pub fn from_secret(obj: &serde_json::Map<String, Value>) -> (Viewers, Vec<Skipped>) {
     let mut ring = Viewers::default();
     let mut skipped = Vec::new();
     let mut skip = |name: &str, reason: &str| {
-        skipped.push(SkippedViewer {
+        skipped.push(Skipped {
+            field: "viewers",
             name: name.to_owned(),
             reason: reason.to_owned(),
         })
@@ -63,9 +57,6 @@ pub fn from_secret(obj: &serde_json::Map<String, Value>) -> (Viewers, Vec<Skippe
         },
         &mut skip,
     );
-    for s in &skipped {
-        tracing::warn!(viewer = %s.name, reason = %s.reason, "a viewer entry in the secret was ignored");
-    }
     (ring, skipped)
 }
 
@@ -104,7 +95,7 @@ mod tests {
 
     use super::*;
 
-    fn parse(v: Value) -> (Viewers, Vec<SkippedViewer>) {
+    fn parse(v: Value) -> (Viewers, Vec<Skipped>) {
         from_secret(v.as_object().unwrap())
     }
 

@@ -3,14 +3,33 @@
 
 use std::time::{Duration, Instant};
 
-use kitchen::announce::{Options, announce, respond};
+use kitchen::announce::{Options, Report, announce, respond};
 use kitchen::deadline::Deadline;
+use kitchen::http::ApiError;
 use kitchen::testing::{body_json, credentials, kitchen};
+use kitchen::zoom::ZoomClient;
 use serde_json::json;
 use zoom_sim::{
     DEMO_LOUNGE_MEETING_ID as LOUNGE, DEMO_LOUNGE_ROOM, DEMO_MEETING_ID, DEMO_TECH_USER, JoinSpec,
     Sim, SimHandle,
 };
+
+/// `announce` from the demo tech user with the demo credentials.
+async fn announce_as_tech_user(
+    zoom: &ZoomClient,
+    meeting_id: &str,
+    message: &str,
+) -> Result<Report, ApiError> {
+    announce(
+        zoom,
+        &credentials(),
+        DEMO_TECH_USER,
+        meeting_id,
+        message,
+        &options(),
+    )
+    .await
+}
 
 fn options() -> Options {
     Options {
@@ -48,13 +67,10 @@ async fn announce_to_a_room_of_three_one_without_email_sends_two_and_skips_one()
     join(&sim, "Gus the Guest", None).await;
     let k = kitchen(&sim);
     let started = Instant::now();
-    let report = announce(
+    let report = announce_as_tech_user(
         &k.zoom,
-        &credentials(),
-        DEMO_TECH_USER,
         LOUNGE,
         "  Cake in the real kitchen in five minutes  ",
-        &options(),
     )
     .await
     .expect("an announcement");
@@ -95,16 +111,9 @@ async fn a_429_part_way_stops_and_reports_who_was_not_reached() {
     let sim = Sim::demo().spawn().await;
     sim.sim.rate_limit_chat_after(Some(1));
     let k = kitchen(&sim);
-    let report = announce(
-        &k.zoom,
-        &credentials(),
-        DEMO_TECH_USER,
-        DEMO_MEETING_ID,
-        "cake",
-        &options(),
-    )
-    .await
-    .expect("an announcement");
+    let report = announce_as_tech_user(&k.zoom, DEMO_MEETING_ID, "cake")
+        .await
+        .expect("an announcement");
     assert_eq!(report.sent.len(), 1, "{report:?}");
     assert_eq!(report.failed.len(), 2, "{report:?}");
     assert!(
@@ -118,16 +127,9 @@ async fn a_429_part_way_stops_and_reports_who_was_not_reached() {
 
     // Limited from the first send: nothing reached anyone.
     sim.sim.rate_limit_chat_after(Some(0));
-    let report = announce(
-        &k.zoom,
-        &credentials(),
-        DEMO_TECH_USER,
-        DEMO_MEETING_ID,
-        "cake",
-        &options(),
-    )
-    .await
-    .expect("an announcement");
+    let report = announce_as_tech_user(&k.zoom, DEMO_MEETING_ID, "cake")
+        .await
+        .expect("an announcement");
     assert_eq!((report.sent.len(), report.failed.len()), (0, 3));
     let (status, body) = body_json(respond(Ok(report))).await;
     assert_eq!(status, 502);
@@ -139,28 +141,12 @@ async fn a_429_part_way_stops_and_reports_who_was_not_reached() {
 async fn an_empty_room_answers_room_empty_and_a_long_message_is_refused() {
     let sim = Sim::demo().spawn().await;
     let k = kitchen(&sim);
-    let empty = announce(
-        &k.zoom,
-        &credentials(),
-        DEMO_TECH_USER,
-        LOUNGE,
-        "cake",
-        &options(),
-    )
-    .await;
+    let empty = announce_as_tech_user(&k.zoom, LOUNGE, "cake").await;
     let (status, body) = body_json(respond(empty)).await;
     assert_eq!((status, body["error"].as_str()), (409, Some("room_empty")));
 
     join(&sim, "Gus the Guest", None).await;
-    let nobody = announce(
-        &k.zoom,
-        &credentials(),
-        DEMO_TECH_USER,
-        LOUNGE,
-        "cake",
-        &options(),
-    )
-    .await;
+    let nobody = announce_as_tech_user(&k.zoom, LOUNGE, "cake").await;
     let (status, body) = body_json(respond(nobody)).await;
     assert_eq!(
         (status, body["error"].as_str()),
@@ -168,15 +154,7 @@ async fn an_empty_room_answers_room_empty_and_a_long_message_is_refused() {
     );
 
     let long = "x".repeat(1025);
-    let refused = announce(
-        &k.zoom,
-        &credentials(),
-        DEMO_TECH_USER,
-        DEMO_MEETING_ID,
-        &long,
-        &options(),
-    )
-    .await;
+    let refused = announce_as_tech_user(&k.zoom, DEMO_MEETING_ID, &long).await;
     let (status, body) = body_json(respond(refused)).await;
     assert_eq!(
         (status, body["error"].as_str()),

@@ -226,23 +226,17 @@ fn summarise_entries(
     let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(text) else {
         return;
     };
-    let (devices, skipped) = kitchen::devices::from_secret(&obj);
+    let (devices, skipped_devices) = kitchen::devices::from_secret(&obj);
     let (viewers, skipped_viewers) = kitchen::viewers::from_secret(&obj);
     detail.push_str(&format!(
         ", {} device(s), {} viewer(s)",
         devices.len(),
         viewers.len()
     ));
-    for s in skipped {
+    for s in skipped_devices.iter().chain(&skipped_viewers) {
         problems.push(format!(
             "{} entry {:?} is refused: {}",
             s.field, s.name, s.reason
-        ));
-    }
-    for s in skipped_viewers {
-        problems.push(format!(
-            "viewers entry {:?} is refused: {}",
-            s.name, s.reason
         ));
     }
     if let (Some(rooms), Some(Value::Object(map))) = (rooms, obj.get("devices")) {

@@ -6,6 +6,14 @@ mod common;
 use common::*;
 use serde_json::Value;
 
+/// The fields `secret init` sets from the environment.
+const SECRET_FIELDS: [&str; 4] = [
+    "account_id",
+    "client_id",
+    "client_secret",
+    "webhook_secret_token",
+];
+
 /// A secret with everything a hand-edited one may have: unknown fields,
 /// escapes, odd numbers, pretty-printing, a legacy `device_keys` map.
 const SEED: &str = r#"{
@@ -340,15 +348,7 @@ async fn secret_init_creates_the_secret_from_the_environment() {
     ]);
     let doc = run.json();
     assert_eq!(doc["created"], true);
-    assert_eq!(
-        doc["set"],
-        serde_json::json!([
-            "account_id",
-            "client_id",
-            "client_secret",
-            "webhook_secret_token"
-        ])
-    );
+    assert_eq!(doc["set"], serde_json::json!(SECRET_FIELDS));
     let stored: Value = serde_json::from_str(&secret_text(&moto, &id).await).unwrap();
     assert_eq!(stored["client_secret"], "very-secret-client-value");
     assert_eq!(stored["webhook_secret_token"], "very-secret-webhook-value");
@@ -371,15 +371,7 @@ async fn secret_init_creates_the_secret_from_the_environment() {
     );
     kept.assert_no_secrets(&["very-secret-client-value", "rotated-client-value"]);
     let over = ctl(&env2, &["secret", "init", "--overwrite", "--json"]).await;
-    assert_eq!(
-        over.json()["set"],
-        serde_json::json!([
-            "account_id",
-            "client_id",
-            "client_secret",
-            "webhook_secret_token"
-        ])
-    );
+    assert_eq!(over.json()["set"], serde_json::json!(SECRET_FIELDS));
     let stored: Value = serde_json::from_str(&secret_text(&moto, &id).await).unwrap();
     assert_eq!(stored["client_secret"], "rotated-client-value");
 }

@@ -36,6 +36,13 @@ fn never_printed() -> Vec<&'static str> {
     ]
 }
 
+/// `kitchenctl room create ROOM --host HOST` with `extra` arguments.
+async fn room_create(env: &[(String, String)], room: &str, host: &str, extra: &[&str]) -> Run {
+    let mut args = vec!["room", "create", room, "--host", host];
+    args.extend_from_slice(extra);
+    ctl(env, &args).await
+}
+
 /// The demo: the simulator's two rooms, the secret in moto, a presence table.
 struct Demo {
     sim: SimHandle,
@@ -292,26 +299,11 @@ async fn doctor_when_zoom_refuses_the_credentials() {
     );
     assert!(token["fix"].as_str().unwrap().contains("client_secret"));
 
-    let run = ctl(
-        &d.env,
-        &[
-            "room",
-            "create",
-            "patio",
-            "--host",
-            DEMO_TECH_USER,
-            "--json",
-        ],
-    )
-    .await;
+    let run = room_create(&d.env, "patio", DEMO_TECH_USER, &["--json"]).await;
     assert_eq!(run.status, 1, "{run:?}");
     assert_eq!(run.json()["error"], "zoom_credentials_rejected");
     run.assert_no_secrets(&["wrong-client-secret"]);
-    let human = ctl(
-        &d.env,
-        &["room", "create", "patio", "--host", DEMO_TECH_USER],
-    )
-    .await;
+    let human = room_create(&d.env, "patio", DEMO_TECH_USER, &[]).await;
     assert_eq!(human.status, 1);
     assert!(
         human
@@ -324,18 +316,7 @@ async fn doctor_when_zoom_refuses_the_credentials() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn room_create_then_rerun_reports_the_same_meeting() {
     let d = demo().await;
-    let run = ctl(
-        &d.env,
-        &[
-            "room",
-            "create",
-            "patio",
-            "--host",
-            DEMO_TECH_USER,
-            "--json",
-        ],
-    )
-    .await;
+    let run = room_create(&d.env, "patio", DEMO_TECH_USER, &["--json"]).await;
     assert_eq!(run.status, 0, "{run:?}");
     let doc = run.json();
     assert_eq!(doc["created"], true);
@@ -348,26 +329,11 @@ async fn room_create_then_rerun_reports_the_same_meeting() {
         json!({"kitchen": DEMO_MEETING_ID, "lounge": DEMO_LOUNGE_MEETING_ID, "patio": id})
     );
 
-    let again = ctl(
-        &d.env,
-        &[
-            "room",
-            "create",
-            "patio",
-            "--host",
-            DEMO_TECH_USER,
-            "--json",
-        ],
-    )
-    .await;
+    let again = room_create(&d.env, "patio", DEMO_TECH_USER, &["--json"]).await;
     assert_eq!(again.status, 0, "{again:?}");
     assert_eq!(again.json()["created"], false);
     assert_eq!(again.json()["meeting_id"], id.as_str());
-    let human = ctl(
-        &d.env,
-        &["room", "create", "patio", "--host", DEMO_TECH_USER],
-    )
-    .await;
+    let human = room_create(&d.env, "patio", DEMO_TECH_USER, &[]).await;
     assert!(
         human.stdout.contains("already has its meeting"),
         "{human:?}"
@@ -388,18 +354,11 @@ async fn room_create_then_rerun_reports_the_same_meeting() {
     );
 
     // Another topic is another meeting.
-    let other = ctl(
+    let other = room_create(
         &d.env,
-        &[
-            "room",
-            "create",
-            "patio",
-            "--host",
-            DEMO_TECH_USER,
-            "--topic",
-            "Patio",
-            "--json",
-        ],
+        "patio",
+        DEMO_TECH_USER,
+        &["--topic", "Patio", "--json"],
     )
     .await;
     assert_eq!(other.json()["created"], true);
@@ -415,18 +374,7 @@ async fn room_create_errors() {
         .map(|s| s.to_string())
         .collect();
     d.sim.sim.set_scopes(scopes);
-    let run = ctl(
-        &d.env,
-        &[
-            "room",
-            "create",
-            "patio",
-            "--host",
-            DEMO_TECH_USER,
-            "--json",
-        ],
-    )
-    .await;
+    let run = room_create(&d.env, "patio", DEMO_TECH_USER, &["--json"]).await;
     assert_eq!(run.status, 1, "{run:?}");
     let doc = run.json();
     assert_eq!(doc["error"], "zoom_missing_scope");
@@ -438,33 +386,11 @@ async fn room_create_errors() {
         "{doc}"
     );
 
-    let run = ctl(
-        &d.env,
-        &[
-            "room",
-            "create",
-            "patio",
-            "--host",
-            "nobody@example.com",
-            "--json",
-        ],
-    )
-    .await;
+    let run = room_create(&d.env, "patio", "nobody@example.com", &["--json"]).await;
     assert_eq!(run.status, 1, "{run:?}");
     assert_eq!(run.json()["error"], "zoom_user_not_found");
 
-    let run = ctl(
-        &d.env,
-        &[
-            "room",
-            "create",
-            "Bad Name",
-            "--host",
-            DEMO_TECH_USER,
-            "--json",
-        ],
-    )
-    .await;
+    let run = room_create(&d.env, "Bad Name", DEMO_TECH_USER, &["--json"]).await;
     assert_eq!(run.status, 2, "{run:?}");
     assert_eq!(run.json()["error"], "invalid_room");
 }

@@ -88,56 +88,50 @@ async fn issues_tokens_and_rejects_bad_credentials() {
         assert_eq!(s, StatusCode::OK);
     }
 
-    let bad_secret = c
-        .post(token_url(&h.oauth_url(), DEMO_ACCOUNT_ID))
-        .basic_auth(DEMO_CLIENT_ID, Some("wrong"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(bad_secret.status(), StatusCode::BAD_REQUEST);
-    let v: Value = bad_secret.json().await.unwrap();
-    assert_eq!(
-        v,
-        json!({"reason": "Invalid client_id or client_secret", "error": "invalid_client"})
+    // Refusals: (token URL, basic auth, expected answer).
+    let bad_grant = format!(
+        "{}?grant_type=client_credentials&account_id={DEMO_ACCOUNT_ID}",
+        h.oauth_url()
     );
-
-    let no_auth = c
-        .post(token_url(&h.oauth_url(), DEMO_ACCOUNT_ID))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(no_auth.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(
-        no_auth.json::<Value>().await.unwrap()["error"],
-        "invalid_client"
-    );
-
-    let bad_account = c
-        .post(token_url(&h.oauth_url(), "someone-else"))
-        .basic_auth(DEMO_CLIENT_ID, Some(DEMO_CLIENT_SECRET))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(bad_account.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(
-        bad_account.json::<Value>().await.unwrap()["error"],
-        "invalid_request"
-    );
-
-    let bad_grant = c
-        .post(format!(
-            "{}?grant_type=client_credentials&account_id={DEMO_ACCOUNT_ID}",
-            h.oauth_url()
-        ))
-        .basic_auth(DEMO_CLIENT_ID, Some(DEMO_CLIENT_SECRET))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(bad_grant.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(
-        bad_grant.json::<Value>().await.unwrap()["error"],
-        "invalid_request"
-    );
+    let secret = Some(DEMO_CLIENT_SECRET);
+    let cases = [
+        (
+            token_url(&h.oauth_url(), DEMO_ACCOUNT_ID),
+            Some((DEMO_CLIENT_ID, Some("wrong"))),
+            json!({"reason": "Invalid client_id or client_secret", "error": "invalid_client"}),
+        ),
+        (
+            token_url(&h.oauth_url(), DEMO_ACCOUNT_ID),
+            None,
+            json!("invalid_client"),
+        ),
+        (
+            token_url(&h.oauth_url(), "someone-else"),
+            Some((DEMO_CLIENT_ID, secret)),
+            json!("invalid_request"),
+        ),
+        (
+            bad_grant,
+            Some((DEMO_CLIENT_ID, secret)),
+            json!("invalid_request"),
+        ),
+    ];
+    for (url, auth, expected) in cases {
+        let mut req = c.post(&url);
+        if let Some((id, secret)) = auth {
+            req = req.basic_auth(id, secret);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{url}");
+        let v: Value = r.json().await.unwrap();
+        // A whole body where given, else its "error".
+        let got = if expected.is_object() {
+            v
+        } else {
+            v["error"].clone()
+        };
+        assert_eq!(got, expected, "{url} {auth:?}");
+    }
 
     assert_eq!(h.sim.stats().token_requests, 6);
 }
