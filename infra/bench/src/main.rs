@@ -133,6 +133,8 @@ pub struct Variant {
     pub cache_secs: Option<u64>,
     /// The HTTP status every warm call must answer; `None`: any 2xx.
     pub warm_status: Option<u64>,
+    /// The HTTP status the first call of a container must answer; `None`: any 2xx.
+    pub first_status: Option<u64>,
 }
 
 /// The floor; invite; count from the dashboard (cache 10 s, then 0 s); webhook;
@@ -215,6 +217,23 @@ fn variants(args: &Args) -> Vec<Variant> {
                     cold_runs: false,
                     cache_secs: None,
                     warm_status: Some(429),
+                    first_status: None,
+                };
+                out.push((order, v));
+                // Zoom refuses every message (a tech user it does not know:
+                // 503 tech_user_not_found): each call takes a slot and gives
+                // it back, for the DynamoDB calls a Zoom failure costs.
+                let mut e = env.clone();
+                e.retain(|(k, _)| k != "ZOOM_TECH_USER");
+                e.push(("ZOOM_TECH_USER".into(), "nobody-bot@example.com".into()));
+                let v = Variant {
+                    label: "invite (Zoom refuses: slot given back)".into(),
+                    function: f.clone(),
+                    env: overrides(e),
+                    cold_runs: false,
+                    cache_secs: None,
+                    warm_status: Some(503),
+                    first_status: Some(503),
                 };
                 out.push((order, v));
             }
@@ -226,6 +245,7 @@ fn variants(args: &Args) -> Vec<Variant> {
                 cold_runs: true,
                 cache_secs: None,
                 warm_status: None,
+                first_status: None,
             };
             out.push((order, v));
             continue;
@@ -259,6 +279,7 @@ fn variants(args: &Args) -> Vec<Variant> {
                 cold_runs,
                 cache_secs: Some(secs),
                 warm_status: None,
+                first_status: None,
             };
             out.push((order, v));
         }
@@ -573,7 +594,7 @@ async fn measure_into(ctx: &Ctx<'_>, r: &mut VariantResult) -> Res<()> {
         let c = Container::start(ctx, v).await?;
         let event = events.next()?;
         let first = c.rt.invoke(event, INVOKE_TIMEOUT).await?;
-        if let Some(f) = failure(&v.function, &first, None) {
+        if let Some(f) = failure(&v.function, &first, v.first_status) {
             c.stop().await;
             return Err(format!("first invocation failed: {f}").into());
         }
@@ -795,6 +816,7 @@ mod tests {
             [
                 "floor",
                 "invite (over its limit: warm calls refused)",
+                "invite (Zoom refuses: slot given back)",
                 "invite",
                 "count (dashboard, cache 10 s)",
                 "count (dashboard, cache 0 s)",
@@ -808,8 +830,15 @@ mod tests {
         // first invite, granted; every warm call is over the interval.
         assert!(has_env(&v[1], "KITCHEN_INVITE_INTERVAL_SECONDS", "3600"));
         assert_eq!((v[1].warm_status, v[1].cold_runs), (Some(429), false));
-        assert_eq!(v[2].warm_status, None);
-        let v: Vec<_> = v.into_iter().skip(2).collect();
+        // Then every call refused by Zoom, first one included.
+        assert!(has_env(&v[2], "ZOOM_TECH_USER", "nobody-bot@example.com"));
+        assert!(has_env(&v[2], "KITCHEN_INVITE_INTERVAL_SECONDS", "0"));
+        assert_eq!(
+            (v[2].first_status, v[2].warm_status),
+            (Some(503), Some(503))
+        );
+        assert_eq!((v[3].first_status, v[3].warm_status), (None, None));
+        let v: Vec<_> = v.into_iter().skip(3).collect();
         assert!(has_env(&v[1], "KITCHEN_SHOW_NAMES", "true"));
         assert!(has_env(&v[2], "KITCHEN_COUNT_CACHE_SECONDS", "0"));
         assert!(!v[1].env.iter().any(|(k, _)| k == "KITCHEN_PRESENCE_TABLE"));
