@@ -6,10 +6,10 @@ mod common;
 use std::time::Duration;
 
 use common::{SECOND, dashboard_count, get, plain, setup};
-use count::handler::handle;
+use count::handler::{Count, handle};
 use kitchen::testing::{DEVICE_KEY, LogCapture, body_json, event, fixture, kitchen};
 use serde_json::json;
-use zoom_sim::{DEMO_MEETING_ID, Endpoint, Fault, Sim};
+use zoom_sim::{DEMO_MEETING_ID, Endpoint, Fault, Sim, SimHandle};
 
 #[tokio::test]
 async fn plain_integer_for_the_device_and_json_on_request() {
@@ -200,21 +200,34 @@ async fn rate_limit_burst_backs_off_then_recovers() {
 #[tokio::test]
 async fn backoff_without_a_count_repeats_the_error() {
     let (sim, state) = setup(10 * SECOND, 300 * SECOND).await;
+    every_call_is_429_from_one_dashboard_call(&sim, &state, "30", 5, 30).await;
+}
+
+/// With Zoom's dashboard answering 429 with `Retry-After: retry_after`, each
+/// of `calls` requests answers 429 with a `Retry-After` of 1 to `at_most`
+/// seconds, and only the first reached Zoom (the rest waited out the backoff).
+async fn every_call_is_429_from_one_dashboard_call(
+    sim: &SimHandle,
+    state: &Count,
+    retry_after: &str,
+    calls: usize,
+    at_most: u64,
+) {
     sim.sim.set_sticky_fault(
         Endpoint::Dashboard,
         Some(Fault::RateLimit {
-            retry_after: Some("30".into()),
+            retry_after: Some(retry_after.into()),
         }),
     );
-    for _ in 0..5 {
-        let resp = handle(&state, get().request()).await.unwrap();
+    for _ in 0..calls {
+        let resp = handle(state, get().request()).await.unwrap();
         assert_eq!(resp.status(), 429);
         let retry: u64 = resp.headers()["retry-after"]
             .to_str()
             .unwrap()
             .parse()
             .unwrap();
-        assert!((1..=30).contains(&retry), "{retry}");
+        assert!((1..=at_most).contains(&retry), "{retry}");
     }
     assert_eq!(sim.sim.stats().dashboard_requests, 1);
 }
@@ -318,23 +331,7 @@ async fn hostile_corpus_gets_4xx_json_and_the_function_keeps_serving() {
 #[tokio::test]
 async fn huge_retry_after_is_capped_not_a_panic() {
     let (sim, state) = setup(Duration::ZERO, Duration::ZERO).await;
-    sim.sim.set_sticky_fault(
-        Endpoint::Dashboard,
-        Some(Fault::RateLimit {
-            retry_after: Some(u64::MAX.to_string()),
-        }),
-    );
-    for _ in 0..2 {
-        let resp = handle(&state, get().request()).await.unwrap();
-        assert_eq!(resp.status(), 429);
-        let retry: u64 = resp.headers()["retry-after"]
-            .to_str()
-            .unwrap()
-            .parse()
-            .unwrap();
-        assert!((1..=86_400).contains(&retry), "{retry}");
-    }
-    assert_eq!(sim.sim.stats().dashboard_requests, 1);
+    every_call_is_429_from_one_dashboard_call(&sim, &state, &u64::MAX.to_string(), 2, 86_400).await;
 }
 
 /// The request's deadline comes from the Lambda context: with 1.3 s left

@@ -42,6 +42,14 @@ enum Kind {
 
 /// A count reading a fresh table through `endpoint`, and a store on moto
 /// itself to arrange the table with.
+/// What the webhook stores for `who`'s `change` in the demo kitchen at `at_ms`.
+async fn record(admin: &PresenceStore, change: Change, who: &str, at_ms: u64) {
+    admin
+        .apply(DEMO_MEETING_ID, &participant(change, who, at_ms))
+        .await
+        .unwrap();
+}
+
 async fn setup(kind: Kind, endpoint: &str) -> (SimHandle, Count, PresenceStore) {
     let table = unique("presence");
     let admin = store(&moto_endpoint(), &table).await;
@@ -83,25 +91,16 @@ async fn webhook_source_follows_each_event_with_no_zoom_call() {
     let (sim, state, admin) = setup(Kind::Presence, &moto_endpoint()).await;
     assert_eq!(plain(&state).await.1, "0");
     let t = now_ms();
-    admin
-        .apply(DEMO_MEETING_ID, &participant(Change::Joined, "erin", t))
-        .await
-        .unwrap();
+    record(&admin, Change::Joined, "erin", t).await;
     let (status, body, source) = json_count(&state).await;
     assert_eq!(
         (status, body["count"].as_u64(), source.as_str()),
         (200, Some(1), "webhook")
     );
     assert_eq!(body["names"], json!(["erin"]));
-    admin
-        .apply(DEMO_MEETING_ID, &participant(Change::Joined, "finn", t + 1))
-        .await
-        .unwrap();
+    record(&admin, Change::Joined, "finn", t + 1).await;
     assert_eq!(plain(&state).await.1, "2");
-    admin
-        .apply(DEMO_MEETING_ID, &participant(Change::Left, "erin", t + 2))
-        .await
-        .unwrap();
+    record(&admin, Change::Left, "erin", t + 2).await;
     assert_eq!(plain(&state).await.1, "1");
     let s = sim.sim.stats();
     assert_eq!(
@@ -120,13 +119,7 @@ async fn auto_uses_presence_only_while_it_is_fresh() {
         (body["count"].as_u64(), source.as_str()),
         (Some(3), "dashboard")
     );
-    admin
-        .apply(
-            DEMO_MEETING_ID,
-            &participant(Change::Joined, "erin", now_ms()),
-        )
-        .await
-        .unwrap();
+    record(&admin, Change::Joined, "erin", now_ms()).await;
     let (_, body, source) = json_count(&state).await;
     assert_eq!(
         (body["count"].as_u64(), source.as_str()),
@@ -160,13 +153,7 @@ async fn store_outage_falls_back_or_fails_clearly() {
     let moto = moto_endpoint();
     let proxy = Outage::in_front_of(&moto).await;
     let (_sim, state, admin) = setup(Kind::Presence, &proxy.url).await;
-    admin
-        .apply(
-            DEMO_MEETING_ID,
-            &participant(Change::Joined, "erin", now_ms()),
-        )
-        .await
-        .unwrap();
+    record(&admin, Change::Joined, "erin", now_ms()).await;
     assert_eq!(plain(&state).await, (200, "1".into(), "false".into()));
     proxy.set_up(false);
     // The last count, marked stale — not a made-up number.
@@ -258,13 +245,7 @@ async fn auto_freshness_is_per_room() {
             body["source"].clone(),
         )
     };
-    admin
-        .apply(
-            DEMO_MEETING_ID,
-            &participant(Change::Joined, "erin", now_ms()),
-        )
-        .await
-        .unwrap();
+    record(&admin, Change::Joined, "erin", now_ms()).await;
     let (_, body, source) = json_count(&state).await;
     assert_eq!(
         (&body["room"], &body["count"], source.as_str()),

@@ -71,18 +71,19 @@ const KEY_B: &str = "key-of-desk-b-0123456789";
 const KEY_C: &str = "key-of-desk-c-0123456789";
 const REFUSED: Result<String, (u16, &str)> = Err((401, "invalid_device_key"));
 
+/// A new secret in moto with these devices: the SDK configuration and its name.
+async fn secret_in(moto: &str, devices: &[(&str, &str)]) -> (aws_config::SdkConfig, String) {
+    let sdk = sdk_config(moto).await;
+    let name = unique("kitchen");
+    put_secret(&sdk, &name, &secret_with(devices)).await;
+    (sdk, name)
+}
+
 /// Within the TTL the copy at hand is used; after it, a revoked device is refused.
 #[tokio::test]
 async fn revoked_device_is_refused_after_the_ttl() {
     let moto = moto_endpoint();
-    let sdk = sdk_config(&moto).await;
-    let name = unique("kitchen");
-    put_secret(
-        &sdk,
-        &name,
-        &secret_with(&[("desk-a", KEY_A), ("desk-b", KEY_B)]),
-    )
-    .await;
+    let (sdk, name) = secret_in(&moto, &[("desk-a", KEY_A), ("desk-b", KEY_B)]).await;
     let rotation = Rotation {
         ttl: Duration::from_secs(1),
         ..Rotation::default()
@@ -106,9 +107,7 @@ async fn revoked_device_is_refused_after_the_ttl() {
 async fn new_device_accepted_after_one_early_reread_per_minute() {
     let (logs, _guard) = LogCapture::start();
     let moto = moto_endpoint();
-    let sdk = sdk_config(&moto).await;
-    let name = unique("kitchen");
-    put_secret(&sdk, &name, &secret_with(&[("desk-a", KEY_A)])).await;
+    let (sdk, name) = secret_in(&moto, &[("desk-a", KEY_A)]).await;
     let (k, _sim) = app_reading(&name, &moto).await;
     assert_eq!(who(&k, KEY_A).await.as_deref(), Ok("desk-a"));
     put_secret(
@@ -142,14 +141,7 @@ async fn new_device_accepted_after_one_early_reread_per_minute() {
 async fn outage_during_a_reread_keeps_serving_the_last_good_copy() {
     let (logs, _guard) = LogCapture::start();
     let moto = moto_endpoint();
-    let sdk = sdk_config(&moto).await;
-    let name = unique("kitchen");
-    put_secret(
-        &sdk,
-        &name,
-        &secret_with(&[("desk-a", KEY_A), ("desk-b", KEY_B)]),
-    )
-    .await;
+    let (sdk, name) = secret_in(&moto, &[("desk-a", KEY_A), ("desk-b", KEY_B)]).await;
     let proxy = Outage::in_front_of(&moto).await;
     let rotation = Rotation {
         ttl: Duration::from_secs(1),
