@@ -1,6 +1,8 @@
 //! Test helpers shared by the function crates (feature `testing`): real peers
 //! only — the Zoom simulator over HTTP and moto over HTTP.
 
+pub mod template;
+
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -2,59 +2,8 @@
 //! (the intrinsic tags become `{"Ref": …}` / `{"Fn::GetAtt": […]}`): the
 //! stream, the mapping's retry and dead-letter wiring, and least privilege.
 
-use std::process::Command;
-
+use kitchen::testing::template::{actions, function, of_type, statements, template};
 use serde_json::{Value, json};
-
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-
-fn template() -> Value {
-    let python = format!("{ROOT}/.venv/bin/python");
-    assert!(
-        std::path::Path::new(&python).exists(),
-        "{python} is missing: run `make venv` (cfn-lint reads the template)"
-    );
-    let code = "import json, sys\nfrom cfnlint.decode import decode_str\n\
-                t, errors = decode_str(open(sys.argv[1]).read())\n\
-                assert not errors, errors\nprint(json.dumps(t, default=str))";
-    let out = Command::new(python)
-        .args(["-c", code, &format!("{ROOT}/template.yaml")])
-        .output()
-        .expect("run python");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("the template as JSON")
-}
-
-fn of_type<'a>(t: &'a Value, kind: &str) -> Vec<(&'a String, &'a Value)> {
-    t["Resources"]
-        .as_object()
-        .expect("resources")
-        .iter()
-        .filter(|(_, r)| r["Type"] == kind)
-        .collect()
-}
-
-/// Every statement of the function's inline policies.
-fn statements(function: &Value) -> Vec<&Value> {
-    function["Properties"]["Policies"]
-        .as_array()
-        .expect("inline policies")
-        .iter()
-        .flat_map(|p| p["Statement"].as_array().into_iter().flatten())
-        .collect()
-}
-
-fn actions(statement: &Value) -> Vec<&str> {
-    match &statement["Action"] {
-        Value::String(a) => vec![a.as_str()],
-        Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
-        _ => vec![],
-    }
-}
 
 #[test]
 fn the_template_wires_the_stream_with_bounded_retries_and_a_dead_letter_queue() {
@@ -62,10 +11,7 @@ fn the_template_wires_the_stream_with_bounded_retries_and_a_dead_letter_queue() 
     let table = &t["Resources"]["PresenceTable"]["Properties"];
     assert_eq!(table["StreamSpecification"]["StreamViewType"], "KEYS_ONLY");
 
-    let (name, function) = of_type(&t, "AWS::Serverless::Function")
-        .into_iter()
-        .find(|(_, f)| f["Metadata"]["BuildProperties"]["Binary"] == "notify")
-        .expect("a function built from the notify binary");
+    let (name, notify) = function(&t, "notify");
     let mappings: Vec<_> = of_type(&t, "AWS::Lambda::EventSourceMapping")
         .into_iter()
         .filter(|(_, m)| m["Properties"]["FunctionName"] == json!({"Ref": name}))
@@ -97,7 +43,7 @@ fn the_template_wires_the_stream_with_bounded_retries_and_a_dead_letter_queue() 
     );
 
     // Least privilege: named resources only, the actions notify uses.
-    let stmts = statements(function);
+    let stmts = statements(notify);
     for s in &stmts {
         assert_ne!(s["Resource"], "*", "no wildcard resource: {s}");
     }
