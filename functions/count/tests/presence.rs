@@ -40,8 +40,6 @@ enum Kind {
     Auto,
 }
 
-/// A count reading a fresh table through `endpoint`, and a store on moto
-/// itself to arrange the table with.
 /// What the webhook stores for `who`'s `change` in the demo kitchen at `at_ms`.
 async fn record(admin: &PresenceStore, change: Change, who: &str, at_ms: u64) {
     admin
@@ -50,6 +48,8 @@ async fn record(admin: &PresenceStore, change: Change, who: &str, at_ms: u64) {
         .unwrap();
 }
 
+/// A count reading a fresh table through `endpoint`, and a store on moto
+/// itself to arrange the table with.
 async fn setup(kind: Kind, endpoint: &str) -> (SimHandle, Count, PresenceStore) {
     let table = unique("presence");
     let admin = store(&moto_endpoint(), &table).await;
