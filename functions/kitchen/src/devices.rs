@@ -14,7 +14,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::keyring::{KeyRing, Named, check_key, entry_settings, read_entries};
+use crate::keyring::{KeyRing, Named, Skipped, check_key, entry_settings, read_entries};
 use crate::request::validate_email;
 use crate::rooms::validate_name;
 
@@ -35,21 +35,14 @@ impl Named for Device {
 
 pub type Devices = KeyRing<Device>;
 
-pub use crate::keyring::Skipped;
-
 /// Reads `devices` and `device_keys` from the secret's top-level object.
 /// A field of the wrong shape as a whole is skipped the same way as an entry.
 /// A key given to two devices opens neither (it would not say which device
 /// is calling); a name in both maps is the `devices` entry.
 pub fn from_secret(obj: &Map<String, Value>) -> (Devices, Vec<Skipped>) {
     let mut skipped = Vec::new();
-    let mut skip = |field, name: &str, reason: &str| {
-        skipped.push(Skipped {
-            field,
-            name: name.to_owned(),
-            reason: reason.to_owned(),
-        })
-    };
+    let mut skip =
+        |field, name: &str, reason: &str| skipped.push(Skipped::new(field, name, reason));
     let mut candidates: Vec<(&'static str, &str, Device)> = read_entries(
         obj,
         "devices",

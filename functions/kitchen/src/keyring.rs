@@ -27,6 +27,14 @@ pub struct Skipped {
 }
 
 impl Skipped {
+    pub fn new(field: &'static str, name: &str, reason: &str) -> Self {
+        Self {
+            field,
+            name: name.to_owned(),
+            reason: reason.to_owned(),
+        }
+    }
+
     /// Logs it for the operator (a warning naming the entry, never its key).
     pub fn log(&self) {
         tracing::warn!(field = self.field, entry = %self.name, reason = %self.reason, "an entry in the secret was ignored");

@@ -36,13 +36,7 @@ pub type Viewers = KeyRing<Viewer>;
 pub fn from_secret(obj: &serde_json::Map<String, Value>) -> (Viewers, Vec<Skipped>) {
     let mut ring = Viewers::default();
     let mut skipped = Vec::new();
-    let mut skip = |name: &str, reason: &str| {
-        skipped.push(Skipped {
-            field: "viewers",
-            name: name.to_owned(),
-            reason: reason.to_owned(),
-        })
-    };
+    let mut skip = |name: &str, reason: &str| skipped.push(Skipped::new("viewers", name, reason));
     read_entries(
         obj,
         "viewers",

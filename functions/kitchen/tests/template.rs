@@ -52,18 +52,17 @@ fn every_route_is_throttled_by_its_own_parameters() {
         .expect("per-route settings");
     let mut served = 0;
     for binary in FUNCTIONS {
-        let (_, f) = function(&t, binary);
+        let keys = routes(function(&t, binary).1);
         let group = match binary {
             "invite" | "count" => "Device",
             "webhook" => "Webhook",
             "page" => "Page",
             // Scheduled or stream-fed: no route.
             _ => {
-                assert!(routes(f).is_empty(), "{binary} has no HTTP route");
+                assert!(keys.is_empty(), "{binary} has no HTTP route");
                 continue;
             }
         };
-        let keys = routes(f);
         assert!(!keys.is_empty(), "{binary} serves routes");
         for key in keys {
             let s = settings
@@ -212,23 +211,15 @@ fn every_function_is_traced() {
     }
 }
 
-/// The metrics an alarm watches in the functions' namespace.
-fn watched(alarm: &Value) -> Vec<(String, Value)> {
+/// Every metric an alarm watches, each with `Namespace`, `MetricName` and
+/// `Dimensions`: the alarm's own, or those of its metric math expression.
+fn metrics_of(alarm: &Value) -> Vec<&Value> {
     let p = &alarm["Properties"];
-    let mut out = Vec::new();
-    let mut take = |m: &Value| {
-        if m["Namespace"] == NAMESPACE {
-            out.push((
-                m["MetricName"].as_str().expect("a name").to_owned(),
-                m["Dimensions"].clone(),
-            ));
-        }
-    };
-    take(p);
-    for m in p["Metrics"].as_array().into_iter().flatten() {
-        take(&m["MetricStat"]["Metric"]);
-    }
-    out
+    let inner = p["Metrics"].as_array().into_iter().flatten();
+    std::iter::once(p)
+        .chain(inner.map(|m| &m["MetricStat"]["Metric"]))
+        .filter(|m| m["MetricName"].is_string())
+        .collect()
 }
 
 /// Errors of every function, throttles, reconcile failing and webhook
@@ -247,9 +238,14 @@ fn alarms_cover_each_function_and_watch_published_metrics() {
         let actions = json!({"Fn::If": ["NotifyAlarms", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]});
         assert_eq!(p["AlarmActions"], actions, "{name}");
         assert_eq!(p["OKActions"], actions, "{name}");
-        for (metric, dims) in watched(alarm) {
+        for m in metrics_of(alarm)
+            .into_iter()
+            .filter(|m| m["Namespace"] == NAMESPACE)
+        {
+            let metric = m["MetricName"].as_str().expect("a name");
+            let dims = &m["Dimensions"];
             assert!(
-                published.contains(metric.as_str()),
+                published.contains(metric),
                 "{name} watches {metric}, which nothing publishes"
             );
             assert_eq!(dims.as_array().map(Vec::len), Some(1), "{name}: {dims}");
@@ -267,18 +263,10 @@ fn alarms_cover_each_function_and_watch_published_metrics() {
     }
     // Every function's Lambda errors, and throttles of them all.
     let lambda_metric = |metric: &str, function_id: &str| {
-        alarms.iter().any(|(_, a)| {
-            let p = &a["Properties"];
-            let direct = p["Namespace"] == "AWS/Lambda"
-                && p["MetricName"] == metric
-                && p["Dimensions"][0]["Value"] == json!({"Ref": function_id});
-            let in_expression = p["Metrics"].as_array().into_iter().flatten().any(|m| {
-                let m = &m["MetricStat"]["Metric"];
-                m["Namespace"] == "AWS/Lambda"
-                    && m["MetricName"] == metric
-                    && m["Dimensions"][0]["Value"] == json!({"Ref": function_id})
-            });
-            direct || in_expression
+        alarms.iter().flat_map(|(_, a)| metrics_of(a)).any(|m| {
+            m["Namespace"] == "AWS/Lambda"
+                && m["MetricName"] == metric
+                && m["Dimensions"][0]["Value"] == json!({"Ref": function_id})
         })
     };
     for binary in FUNCTIONS {

@@ -189,8 +189,7 @@ fn variants(args: &Args) -> Vec<Variant> {
         let overrides = |mut env: Vec<(String, String)>| {
             for (func, k, v) in &args.env {
                 if func == f {
-                    env.retain(|(key, _)| key != k);
-                    env.push((k.clone(), v.clone()));
+                    set_var(&mut env, k, v);
                 }
             }
             env
@@ -205,37 +204,43 @@ fn variants(args: &Args) -> Vec<Variant> {
                 _ => 7,
             };
             if f == "invite" && args.limits_table.is_some() {
-                // The same device over its limit: the first call is granted,
-                // every warm one refused (429 too_many_invites, nothing sent).
-                let mut e = env.clone();
-                e.retain(|(k, _)| k != "KITCHEN_INVITE_INTERVAL_SECONDS");
-                e.push(("KITCHEN_INVITE_INTERVAL_SECONDS".into(), "3600".into()));
-                let v = Variant {
-                    label: "invite (over its limit: warm calls refused)".into(),
-                    function: f.clone(),
-                    env: overrides(e),
-                    cold_runs: false,
-                    cache_secs: None,
-                    warm_status: Some(429),
-                    first_status: None,
-                };
-                out.push((order, v));
-                // Zoom refuses every message (a tech user it does not know:
-                // 503 tech_user_not_found): each call takes a slot and gives
-                // it back, for the DynamoDB calls a Zoom failure costs.
-                let mut e = env.clone();
-                e.retain(|(k, _)| k != "ZOOM_TECH_USER");
-                e.push(("ZOOM_TECH_USER".into(), "nobody-bot@example.com".into()));
-                let v = Variant {
-                    label: "invite (Zoom refuses: slot given back)".into(),
-                    function: f.clone(),
-                    env: overrides(e),
-                    cold_runs: false,
-                    cache_secs: None,
-                    warm_status: Some(503),
-                    first_status: Some(503),
-                };
-                out.push((order, v));
+                // Invites refused, for the DynamoDB calls a refusal costs:
+                // (label, variable, value, first call's status, warm calls' status).
+                let refused = [
+                    // The same device over its limit: the first call is granted,
+                    // every warm one refused (429 too_many_invites, nothing sent).
+                    (
+                        "invite (over its limit: warm calls refused)",
+                        "KITCHEN_INVITE_INTERVAL_SECONDS",
+                        "3600",
+                        None,
+                        Some(429),
+                    ),
+                    // Zoom refuses every message (a tech user it does not know:
+                    // 503 tech_user_not_found): each call takes a slot and
+                    // gives it back.
+                    (
+                        "invite (Zoom refuses: slot given back)",
+                        "ZOOM_TECH_USER",
+                        "nobody-bot@example.com",
+                        Some(503),
+                        Some(503),
+                    ),
+                ];
+                for (label, key, value, first_status, warm_status) in refused {
+                    let mut e = env.clone();
+                    set_var(&mut e, key, value);
+                    let v = Variant {
+                        label: label.into(),
+                        function: f.clone(),
+                        env: overrides(e),
+                        cold_runs: false,
+                        cache_secs: None,
+                        warm_status,
+                        first_status,
+                    };
+                    out.push((order, v));
+                }
             }
             let env = overrides(env);
             let v = Variant {
@@ -286,6 +291,12 @@ fn variants(args: &Args) -> Vec<Variant> {
     }
     out.sort_by_key(|(order, _)| *order);
     out.into_iter().map(|(_, v)| v).collect()
+}
+
+/// Sets `key` in `env`, replacing an earlier value.
+fn set_var(env: &mut Vec<(String, String)>, key: &str, value: &str) {
+    env.retain(|(k, _)| k != key);
+    env.push((key.to_owned(), value.to_owned()));
 }
 
 /// The Zoom simulator's admin API.
